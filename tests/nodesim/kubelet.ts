@@ -4,6 +4,7 @@
 //   deletionTimestamp set      -> wait min(grace, cap), StopPodSandbox (CNI DEL + netns), then
 //                                 delete with gracePeriodSeconds=0 and the pod UID as precondition
 //   pod gone from the API      -> StopPodSandbox for anything left (force deletion)
+//   sandbox from before a kubelet stop (SIGTERM) -> adopted as it is
 //   sandbox from before a power-off ("dead") -> released with CNI DEL (old container id, empty
 //                                 CNI_NETNS) before the replacement sandbox is created, as the kubelet's
 //                                 KillPod -> containerd StopPodSandbox does; optional (see main.ts)
@@ -53,6 +54,7 @@ const podKey = (p: V1Pod): string => `${p.metadata?.namespace}/${p.metadata?.nam
 export class SimKubelet {
   private readonly states = new Map<string, PodState>();
   private readonly deadByUid = new Map<string, SandboxRecord[]>();
+  private readonly adoptByUid = new Map<string, SandboxRecord[]>();
   private readonly queue: KeyedQueue;
   private readonly reflector: PodReflector;
 
@@ -64,7 +66,14 @@ export class SimKubelet {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     deadSandboxes: SandboxRecord[],
+    /** Sandboxes that survived a kubelet stop (SIGTERM): taken over as they are. */
+    adoptedSandboxes: SandboxRecord[] = [],
   ) {
+    for (const rec of adoptedSandboxes) {
+      const l = this.adoptByUid.get(rec.podUid) ?? [];
+      l.push(rec);
+      this.adoptByUid.set(rec.podUid, l);
+    }
     for (const rec of deadSandboxes) {
       if (!o.releaseDeadSandboxes) {
         removeSandbox(o.stateDir, rec); // forget without DEL: its IPAM allocation leaks, by request
@@ -105,6 +114,7 @@ export class SimKubelet {
     let n = 0;
     for (const s of this.states.values()) n += (s.sandbox ? 1 : 0) + s.dead.length;
     for (const l of this.deadByUid.values()) n += l.length;
+    for (const l of this.adoptByUid.values()) n += l.length;
     return n;
   }
 
@@ -117,9 +127,15 @@ export class SimKubelet {
     if (!uid) return;
     let st = this.states.get(uid);
     if (!st) {
-      if (type === 'DELETED' && !this.deadByUid.has(uid)) return;
+      if (type === 'DELETED' && !this.deadByUid.has(uid) && !this.adoptByUid.has(uid)) return;
       st = { uid, pod, gone: false, dead: this.deadByUid.get(uid) ?? [] };
       this.deadByUid.delete(uid);
+      const adopted = this.adoptByUid.get(uid) ?? [];
+      this.adoptByUid.delete(uid);
+      // One sandbox per pod is kept; any extra (should not happen) is stopped like a dead one.
+      st.sandbox = adopted[0];
+      st.reportedSandbox = adopted[0]?.sandboxId;
+      st.dead.push(...adopted.slice(1));
       this.states.set(uid, st);
     }
     st.pod = pod;
@@ -129,6 +145,12 @@ export class SimKubelet {
 
   /** After the first list: dead sandboxes of pods that no longer exist are released too. */
   private onSynced(): void {
+    for (const [uid, recs] of this.adoptByUid) {
+      const l = this.deadByUid.get(uid) ?? [];
+      l.push(...recs);
+      this.deadByUid.set(uid, l);
+    }
+    this.adoptByUid.clear();
     for (const [uid, recs] of this.deadByUid) {
       const r = recs[0]!;
       const pod: V1Pod = { metadata: { uid, name: r.name, namespace: r.namespace } };

@@ -4,10 +4,12 @@
 //                    the machine), IPAM state (host-local dataDir) is kept, the nodes register and
 //                    heartbeat, every pod still bound gets a new sandbox (new container id, CNI ADD)
 //   SIGKILL        = power off: nothing runs, heartbeats stop, sandboxes are lost
-//   SIGTERM/SIGINT = kubelet stop: watches and heartbeats end, sandboxes stay (no CNI DEL)
+//   SIGTERM/SIGINT = kubelet stop: watches and heartbeats end, sandboxes stay (no CNI DEL); the
+//                    next start adopts them (a kubelet restart is not a reboot)
 //   SIGUSR1        = print a JSON summary line on stdout
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command, RunOptions } from './config.js';
 import { USAGE, parseCommand, renderNetwork } from './config.js';
 import { EventRecorder } from './events.js';
@@ -21,6 +23,7 @@ import {
   ensureSwitch,
   isOurNetns,
   listNetns,
+  netnsExists,
   nodeNetns,
   podNetnsPrefix,
   removeNodeNetwork,
@@ -28,7 +31,10 @@ import {
 } from './netns.js';
 import { SimNode } from './node.js';
 import { Runtime } from './runtime.js';
+import type { SandboxRecord } from './sandboxes.js';
 import { listAllSandboxes, listSandboxes, nodeStateDir } from './sandboxes.js';
+
+const stoppedMarker = (stateDir: string, node: string): string => join(nodeStateDir(stateDir, node), 'kubelet-stopped');
 
 function out(obj: unknown): void {
   process.stdout.write(JSON.stringify(obj) + '\n');
@@ -48,9 +54,21 @@ async function run(o: RunOptions): Promise<void> {
     log.warn('cannot read apiserver version', { error: String(e) });
   }
 
+  // A node whose previous process stopped gracefully (marker file) is a kubelet restart: its
+  // sandboxes are alive and adopted. Otherwise this is a power-on after a power-off.
+  const restarted = new Set<string>();
+  for (const n of o.nodes) {
+    const marker = stoppedMarker(o.stateDir, n.name);
+    if (existsSync(marker)) {
+      restarted.add(n.name);
+      rmSync(marker, { force: true });
+    }
+  }
+
   // Power on, step 1: the pod namespaces of before are gone with the machine (no CNI DEL here).
   const existing = listNetns();
   for (const n of o.nodes) {
+    if (restarted.has(n.name)) continue;
     for (const ns of existing.filter((x) => x.startsWith(podNetnsPrefix(n.name)))) {
       await delNetns(ns);
       metrics.staleNetnsRemoved++;
@@ -75,8 +93,17 @@ async function run(o: RunOptions): Promise<void> {
       NODE_STATE_DIR: dir,
       STATE_DIR: o.stateDir,
     });
-    const dead = listSandboxes(o.stateDir, n.name);
-    if (dead.length) nlog.info('sandboxes lost in the power-off', { count: dead.length, release: o.releaseDeadSandboxes });
+    let dead = listSandboxes(o.stateDir, n.name);
+    let adopted: SandboxRecord[] = [];
+    if (restarted.has(n.name)) {
+      // Alive = ADD completed and (netns mode) its namespace is still there.
+      const alive = (r: SandboxRecord) => r.mode === 'host-network' || (r.result !== undefined && (r.mode !== 'netns' || netnsExists(r.netns)));
+      adopted = dead.filter(alive);
+      dead = dead.filter((r) => !alive(r));
+      nlog.info('kubelet restart: adopting sandboxes', { adopted: adopted.length, dead: dead.length });
+    } else if (dead.length) {
+      nlog.info('sandboxes lost in the power-off', { count: dead.length, release: o.releaseDeadSandboxes });
+    }
     const node = new SimNode(
       {
         name: n.name,
@@ -116,6 +143,7 @@ async function run(o: RunOptions): Promise<void> {
       metrics,
       nlog,
       dead,
+      adopted,
     );
     nodes.push(node);
     kubelets.push(kubelet);
@@ -161,6 +189,8 @@ async function run(o: RunOptions): Promise<void> {
     for (const n of nodes) n.stop();
     const drained = await Promise.all(kubelets.map((k) => k.stop(20_000)));
     if (drained.some((d) => !d)) log.warn('some pod workers were still busy at exit');
+    // Next start is a kubelet restart (sandboxes adopted), not a power-on.
+    for (const n of o.nodes) writeFileSync(stoppedMarker(o.stateDir, n.name), new Date().toISOString());
     if (o.mode === 'netns') {
       // A node namespace without pod sandboxes is removed (the test expects no netns of ours left);
       // one that still holds pods stays, as its pods' macvlan links hang off its eth0.
