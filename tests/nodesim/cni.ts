@@ -125,13 +125,21 @@ export function execPlugin(
   };
   const argv = [...rt.execPrefix, bin];
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Own process group, so a timeout kills the plugin and whatever it started (`ip netns exec`,
+    // delegated IPAM plugins) — those would otherwise keep our stdout pipe open.
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      const stderr = Buffer.concat(err).toString('utf8').trim();
+      reject(new CniError(type, command, undefined, `timed out after ${rt.timeoutMs} ms`, stderr || undefined));
     }, rt.timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
@@ -146,10 +154,7 @@ export function execPlugin(
       clearTimeout(timer);
       const stdout = Buffer.concat(out).toString('utf8').trim();
       const stderr = Buffer.concat(err).toString('utf8').trim();
-      if (timedOut) {
-        reject(new CniError(type, command, undefined, `timed out after ${rt.timeoutMs} ms`, stderr || undefined));
-        return;
-      }
+      if (timedOut) return; // already rejected
       if (code === 0) {
         if (!stdout) return resolve(undefined);
         try {
