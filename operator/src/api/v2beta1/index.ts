@@ -1,2 +1,3 @@
 export * from './meta.js';
 export * from './types.js';
+export * from './constants.js';
