@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { IPParseError, canonicalIP, formatIP, parseIP } from '../../../src/core/ip/index.js';
 
 const v6 = (text: string): bigint => parseIP(text, { family: 6 }).value;
@@ -124,5 +125,30 @@ describe('formatIP', () => {
   ])('%s -> %s', (input, out) => {
     expect(canonicalIP(input)).toBe(out);
     expect(formatIP(6, v6(input))).toBe(out);
+  });
+});
+
+describe('IPv6 text round trip (property)', () => {
+  // Groups drawn mostly from 0 so that zero runs of every length and position occur.
+  const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
+  const isMapped = (v: bigint): boolean => v >> 32n === 0xffffn;
+
+  it('parse(format(v)) === v, and the text is RFC 5952 canonical', () => {
+    fc.assert(
+      fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
+        const v = groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
+        fc.pre(!isMapped(v));
+        const text = formatIP(6, v);
+        const longestZeroRun = Math.max(0, ...groups.map((_, i) => groups.slice(i).findIndex((g) => g !== 0)).map((n, i) => (n === -1 ? 8 - i : n)));
+        return (
+          parseIP(text).value === v &&
+          text === text.toLowerCase() &&
+          !/(^|:)0[0-9a-f]/.test(text) &&
+          (text.match(/::/g) ?? []).length === (longestZeroRun >= 2 ? 1 : 0) &&
+          canonicalIP(groups.map((g) => g.toString(16).toUpperCase().padStart(4, '0')).join(':')) === text
+        );
+      }),
+      { numRuns: 500, seed: 5952 },
+    );
   });
 });
