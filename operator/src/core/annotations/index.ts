@@ -2,7 +2,7 @@
 // `{ok: true, value} | {ok: false, error: AnnotationError}`; the error's `message` names the
 // annotation, the offending value and the expected form with an example.
 
-export * from './keys.js';
+export * from '../../api/v2beta1/constants.js';
 export * from './result.js';
 export { parsePodIPPoolAnnotation, type PodIPPoolAnnotation } from './ippool.js';
 export { parsePodIPPoolsAnnotation, type PodIPPoolsItem } from './ippools.js';

@@ -3,7 +3,7 @@
 // at most one '+', then strconv.Atoi, then "must equal or greater than 0". Atoi would also take
 // "-0", "+-1" or "007"; we accept exactly /^\+?[0-9]+$/ (leading zeros are harmless) and bound N.
 
-import { ANNO_IPPOOL_IP_NUMBER } from './keys.js';
+import { ANNO_IPPOOL_IP_NUMBER } from '../../api/v2beta1/constants.js';
 import { annotationError, ok, type AnnotationResult } from './result.js';
 
 export type PoolIPNumber = { kind: 'fixed'; count: number } | { kind: 'flexible'; extra: number };

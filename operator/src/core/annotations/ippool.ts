@@ -4,7 +4,7 @@
 // older form (AnnoPodIPPoolValue.NIC): when present it must equal the interface the runtime asks for;
 // the selection pipeline enforces that, this parser only reads it.
 
-import { ANNO_POD_IPPOOL } from './keys.js';
+import { ANNO_POD_IPPOOL } from '../../api/v2beta1/constants.js';
 import { field, ignoredFieldsHint, isPlainObject, parseJson, readNameList, readOptionalString } from './json-fields.js';
 import { annotationError, ok, type AnnotationResult } from './result.js';
 

@@ -4,7 +4,7 @@
 // at least one item, no duplicate interface. We require `interface` on every item; see
 // parsePodIPPoolsAnnotation for why Spiderpool's "no names at all" mode is not supported.
 
-import { ANNO_POD_IPPOOLS } from './keys.js';
+import { ANNO_POD_IPPOOLS } from '../../api/v2beta1/constants.js';
 import { field, ignoredFieldsHint, isPlainObject, parseJson, readBool, readNameList, readOptionalString } from './json-fields.js';
 import { annotationError, ok, type AnnotationResult } from './result.js';
 

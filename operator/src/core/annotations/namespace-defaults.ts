@@ -2,7 +2,7 @@
 // arrays of pool names (or globs). Spiderpool: namespacemanager.GetNSDefaultPools unmarshals both into
 // []string; `null` or an absent key means "no default"; an empty list likewise.
 
-import { ANNO_NS_DEFAULT_IPV4_IPPOOL, ANNO_NS_DEFAULT_IPV6_IPPOOL } from './keys.js';
+import { ANNO_NS_DEFAULT_IPV4_IPPOOL, ANNO_NS_DEFAULT_IPV6_IPPOOL } from '../../api/v2beta1/constants.js';
 import { parseJson, readNameList } from './json-fields.js';
 import { annotationError, ok, type AnnotationResult } from './result.js';
 

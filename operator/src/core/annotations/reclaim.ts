@@ -2,7 +2,7 @@
 // Spiderpool: applicationinformers.ShouldReclaimIPPool uses Go's strconv.ParseBool, which accepts
 // 1/t/T/TRUE/true/True and 0/f/F/FALSE/false/False; we accept the same set so existing manifests work.
 
-import { ANNO_IPPOOL_RECLAIM } from './keys.js';
+import { ANNO_IPPOOL_RECLAIM } from '../../api/v2beta1/constants.js';
 import { annotationError, ok, type AnnotationResult } from './result.js';
 
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);

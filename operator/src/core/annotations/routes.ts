@@ -5,7 +5,7 @@
 // allocation, not here.
 
 import type { Route } from '../../api/v2beta1/types.js';
-import { ANNO_POD_ROUTES } from './keys.js';
+import { ANNO_POD_ROUTES } from '../../api/v2beta1/constants.js';
 import { field, isPlainObject, parseJson } from './json-fields.js';
 import { cidrFamilyOf, ipFamilyOf } from './looks-like-ip.js';
 import { annotationError, ok, type AnnotationResult } from './result.js';

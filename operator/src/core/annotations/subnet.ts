@@ -7,7 +7,7 @@
 // error; `subnet` defaults its interface to eth0; `subnets` rejects a duplicate interface and the
 // same subnet used by two interfaces. `subnets` wins when both are present (caller's concern).
 
-import { ANNO_SUBNET, ANNO_SUBNETS, CLUSTER_DEFAULT_INTERFACE } from './keys.js';
+import { ANNO_SUBNET, ANNO_SUBNETS, CLUSTER_DEFAULT_INTERFACE_NAME } from '../../api/v2beta1/constants.js';
 import { field, ignoredFieldsHint, isPlainObject, parseJson, readOptionalString, type Parsed } from './json-fields.js';
 import { annotationError, ok, type AnnotationResult } from './result.js';
 
@@ -61,7 +61,7 @@ export function parseSubnetAnnotation(raw: string): AnnotationResult<SubnetAnnot
   const fail = (reason: string) => annotationError(ANNO_SUBNET, raw, EXPECTED_SINGLE, reason);
   const json = parseJson(raw);
   if (!json.ok) return fail(json.reason);
-  const item = readItem(json.value, CLUSTER_DEFAULT_INTERFACE);
+  const item = readItem(json.value, CLUSTER_DEFAULT_INTERFACE_NAME);
   return item.ok ? ok(item.value) : fail(item.reason);
 }
 

@@ -9,7 +9,7 @@
 //   6. every pool with spec.default: true
 
 import type { IPVersion } from '../../api/v2beta1/types.js';
-import * as K from '../annotations/keys.js';
+import * as K from '../../api/v2beta1/constants.js';
 import { parsePodIPPoolAnnotation } from '../annotations/ippool.js';
 import { parsePodIPPoolsAnnotation } from '../annotations/ippools.js';
 import { parseNamespaceDefaultPools } from '../annotations/namespace-defaults.js';

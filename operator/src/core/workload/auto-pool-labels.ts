@@ -5,7 +5,7 @@
 
 import type { LabelSelector } from '../../api/v2beta1/meta.js';
 import type { IPVersion, SpiderIPPool } from '../../api/v2beta1/types.js';
-import * as K from '../annotations/keys.js';
+import * as K from '../../api/v2beta1/constants.js';
 import type { PoolIPNumber } from '../annotations/ip-number.js';
 import type { Application } from './application.js';
 
@@ -21,7 +21,7 @@ export function cidrToLabelValue(cidr: string): string {
 }
 
 export function ipVersionLabelValue(v: IPVersion): string {
-  return v === 4 ? K.LABEL_VALUE_IPV4 : K.LABEL_VALUE_IPV6;
+  return v === 4 ? K.LABEL_VALUE_IP_VERSION_V4 : K.LABEL_VALUE_IP_VERSION_V6;
 }
 
 export interface AutoPoolIdentity {
@@ -34,12 +34,12 @@ export interface AutoPoolIdentity {
 /** The labels that identify one application's auto pool for one interface and family. */
 export function autoPoolOwnerLabels(id: AutoPoolIdentity): Record<string, string> {
   return {
-    [K.LABEL_OWNER_SPIDER_SUBNET]: id.subnetName,
-    [K.LABEL_OWNER_APPLICATION_GV]: applicationLabelGV(id.app.apiVersion),
-    [K.LABEL_OWNER_APPLICATION_KIND]: id.app.kind,
-    [K.LABEL_OWNER_APPLICATION_NAMESPACE]: id.app.namespace,
-    [K.LABEL_OWNER_APPLICATION_NAME]: id.app.name,
-    [K.LABEL_OWNER_APPLICATION_UID]: id.app.uid,
+    [K.LABEL_IPPOOL_OWNER_SPIDER_SUBNET]: id.subnetName,
+    [K.LABEL_IPPOOL_OWNER_APPLICATION_GV]: applicationLabelGV(id.app.apiVersion),
+    [K.LABEL_IPPOOL_OWNER_APPLICATION_KIND]: id.app.kind,
+    [K.LABEL_IPPOOL_OWNER_APPLICATION_NAMESPACE]: id.app.namespace,
+    [K.LABEL_IPPOOL_OWNER_APPLICATION_NAME]: id.app.name,
+    [K.LABEL_IPPOOL_OWNER_APPLICATION_UID]: id.app.uid,
     [K.LABEL_IPPOOL_INTERFACE]: id.ifName,
     [K.LABEL_IPPOOL_IP_VERSION]: ipVersionLabelValue(id.ipVersion),
   };
@@ -64,11 +64,11 @@ function appAffinityLabels(app: Pick<Application, 'apiVersion' | 'kind' | 'names
   const group = slash < 0 ? '' : app.apiVersion.slice(0, slash);
   const version = slash < 0 ? app.apiVersion : app.apiVersion.slice(slash + 1);
   return {
-    [K.AUTO_POOL_AFFINITY_APP_API_GROUP]: group,
-    [K.AUTO_POOL_AFFINITY_APP_API_VERSION]: version,
-    [K.AUTO_POOL_AFFINITY_APP_KIND]: app.kind,
-    [K.AUTO_POOL_AFFINITY_APP_NAMESPACE]: app.namespace,
-    [K.AUTO_POOL_AFFINITY_APP_NAME]: app.name,
+    [K.AUTO_POOL_POD_AFFINITY_APP_API_GROUP]: group,
+    [K.AUTO_POOL_POD_AFFINITY_APP_API_VERSION]: version,
+    [K.AUTO_POOL_POD_AFFINITY_APP_KIND]: app.kind,
+    [K.AUTO_POOL_POD_AFFINITY_APP_NAMESPACE]: app.namespace,
+    [K.AUTO_POOL_POD_AFFINITY_APP_NAME]: app.name,
   };
 }
 
@@ -79,7 +79,7 @@ export function autoPoolPodAffinity(app: Pick<Application, 'apiVersion' | 'kind'
 
 /** Only auto pools carry the owner-application-name label (ippoolmanager.IsAutoCreatedIPPool). */
 export function isAutoCreatedPool(pool: Pick<SpiderIPPool, 'metadata'>): boolean {
-  return pool.metadata.labels?.[K.LABEL_OWNER_APPLICATION_NAME] !== undefined;
+  return pool.metadata.labels?.[K.LABEL_IPPOOL_OWNER_APPLICATION_NAME] !== undefined;
 }
 
 /**
