@@ -6,6 +6,9 @@
  * constant while feeding the quarantine queue addresses released at different times, the way pod churn
  * does. One "op" is one allocate plus one release. stdout: one JSON object per line; stderr: progress.
  *
+ * Each case runs ROUNDS times, interleaved with the others, and reports its best round: the machine is
+ * shared (CI, parallel builds), and noise only ever slows a round down.
+ *
  * An IPv6 /64 cannot be 1% full (that is 1.8e17 addresses), so its fill is taken against a 65,536-address
  * working set, like the largest IPv4 pool; every line carries the real number of held addresses.
  */
@@ -14,6 +17,7 @@ import { PoolAllocator } from '../src/core/allocator/index.js';
 
 const WARMUP_MS = 200;
 const MEASURE_MS = 500;
+const ROUNDS = 3;
 const V6_WORKING_SET = 65_536;
 
 interface Case {
@@ -34,7 +38,7 @@ function rng(seed: number): () => number {
   };
 }
 
-function run(c: Case): { opsPerSec: number; held: number } {
+function run(c: Case, measureMs = MEASURE_MS): { opsPerSec: number; held: number } {
   const cidr = parseCIDR(c.subnet);
   const alloc = new PoolAllocator(IPSet.fromRanges(cidr.family, [cidrRange(cidr)]));
   const capacity = c.size === '/64' ? V6_WORKING_SET : c.size;
@@ -62,9 +66,9 @@ function run(c: Case): { opsPerSec: number; held: number } {
     return ops;
   };
 
-  loop(WARMUP_MS);
+  loop(Math.min(WARMUP_MS, measureMs));
   const start = performance.now();
-  const ops = loop(MEASURE_MS);
+  const ops = loop(measureMs);
   return { opsPerSec: Math.round(ops / ((performance.now() - start) / 1000)), held: alloc.allocatedCount };
 }
 
@@ -78,10 +82,23 @@ for (const fill of [0.01, 0.99]) {
   );
 }
 
+// One short pass over every case first, so every case is measured with the same (polymorphic) JIT
+// state an operator serving IPv4 and IPv6 pools would have, rather than the first case getting
+// code specialised for it alone.
+for (const c of cases) run(c, 50);
+
+const best = new Map<Case, { opsPerSec: number; held: number }>();
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const c of cases) {
+    process.stderr.write(`bench: round ${round}/${ROUNDS} IPv${c.family} ${c.size} at ${c.fill * 100}% ...\n`);
+    const result = run(c);
+    if (result.opsPerSec > (best.get(c)?.opsPerSec ?? 0)) best.set(c, result);
+  }
+}
+
 const rates = new Map<string, number>();
 for (const c of cases) {
-  process.stderr.write(`bench: IPv${c.family} ${c.size} at ${c.fill * 100}% ...\n`);
-  const { opsPerSec, held } = run(c);
+  const { opsPerSec, held } = best.get(c)!;
   rates.set(`${c.size}@${c.fill}`, opsPerSec);
   console.log(JSON.stringify({ family: c.family, size: c.size, fill: c.fill, opsPerSec, held }));
 }

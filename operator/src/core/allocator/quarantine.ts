@@ -22,13 +22,16 @@ interface SeqTable {
   delete(offset: bigint): boolean;
 }
 
-/** One float per address (sequence numbers stay exact to 2^53); 0 means "not queued". */
+/**
+ * 32 bits per address, not a float: this table is touched at a random offset on every release and
+ * reuse, so its cache footprint shows in the bench. 0 means "not queued".
+ */
 class DenseSeqTable implements SeqTable {
-  private readonly seqs: Float64Array;
+  private readonly seqs: Uint32Array;
   size = 0;
 
   constructor(capacity: number) {
-    this.seqs = new Float64Array(capacity);
+    this.seqs = new Uint32Array(capacity);
   }
 
   get(offset: bigint): number | undefined {
@@ -51,10 +54,13 @@ class DenseSeqTable implements SeqTable {
   }
 }
 
+/** Sequence numbers fit 32 bits; at the limit the live entries are renumbered from 1 (see renumber). */
+const MAX_SEQ = 0xffff_ffff;
+
 export class Quarantine {
   /** Ring buffer of entries: offsets[i] with its sequence number seqs[i]; capacity a power of two. */
   private offsets: bigint[] = new Array<bigint>(16).fill(0n);
-  private seqs = new Float64Array(16);
+  private seqs = new Uint32Array(16);
   private head = 0;
   private length = 0;
   private readonly live: SeqTable;
@@ -78,6 +84,7 @@ export class Quarantine {
 
   push(offset: bigint): void {
     if (this.length === this.seqs.length) this.rebuild(this.seqs.length * 2);
+    if (this.seq === MAX_SEQ) this.renumber();
     this.seq++;
     this.live.set(offset, this.seq);
     const i = (this.head + this.length) & (this.seqs.length - 1);
@@ -120,12 +127,22 @@ export class Quarantine {
     }
   }
 
+  /** Once per 2^32 releases: drop dead entries and restart numbering, so no two entries ever share one. */
+  private renumber(): void {
+    this.rebuild(this.seqs.length);
+    for (let i = 0; i < this.length; i++) {
+      this.seqs[i] = i + 1;
+      this.live.set(this.offsets[i]!, i + 1);
+    }
+    this.seq = this.length;
+  }
+
   /** Copies the live entries, in order, into fresh buffers of at least `capacity` slots. */
   private rebuild(capacity: number): void {
     let size = 16;
     while (size < capacity || size < this.live.size * 2) size *= 2;
     const offsets = new Array<bigint>(size).fill(0n);
-    const seqs = new Float64Array(size);
+    const seqs = new Uint32Array(size);
     const mask = this.seqs.length - 1;
     let n = 0;
     for (let k = 0; k < this.length; k++) {
