@@ -27,7 +27,7 @@ export const familyName = (family: IPFamily | undefined): string =>
   family === undefined ? 'IP' : `IPv${family}`;
 
 /** The "expected ..." clause of an address error. */
-export function expectedAddress(family: IPFamily | undefined): string {
+function expectedAddress(family: IPFamily | undefined): string {
   if (family === 4) return 'an IPv4 address like "192.0.2.10"';
   if (family === 6) return 'an IPv6 address like "2001:db8::10"';
   return 'an IPv4 address like "192.0.2.10" or an IPv6 address like "2001:db8::10"';
