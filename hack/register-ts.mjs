@@ -3,5 +3,4 @@
 import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
-process.removeAllListeners('warning'); // ts-node trips DEP0180 on Node 24; noise only
 register('ts-node/esm', pathToFileURL('./'));
