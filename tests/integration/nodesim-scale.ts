@@ -60,7 +60,7 @@ async function main(): Promise<void> {
 
   const sim = new NodesimProcess(
     ['--kubeconfig', kubeconfigPath, '--nodes', NODES.join(','), '--mode', String(values.mode), '--cni-config', String(values['cni-config']),
-      '--state-dir', stateDir, '--label', `${LABEL}=${RUN}`, '--workers', String(values.workers), '--log-level', 'warn'],
+      '--state-dir', stateDir, '--label', `${LABEL}=${RUN}`, '--taint', `${LABEL}=${RUN}:NoSchedule`, '--workers', String(values.workers), '--log-level', 'warn'],
     join(stateDir, 'nodesim.log'),
   );
   const cleanup = async () => {
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
             selector: { matchLabels: { app: name } },
             template: {
               metadata: { labels: { app: name } },
-              spec: { nodeSelector: { [LABEL]: RUN }, automountServiceAccountToken: false, terminationGracePeriodSeconds: 1, containers: [{ name: 'app', image: 'registry.invalid/spts/pause:3.10' }] },
+              spec: { nodeSelector: { [LABEL]: RUN }, tolerations: [{ key: LABEL, operator: 'Equal', value: RUN, effect: 'NoSchedule' }], automountServiceAccountToken: false, terminationGracePeriodSeconds: 1, containers: [{ name: 'app', image: 'registry.invalid/spts/pause:3.10' }] },
             },
           },
         },

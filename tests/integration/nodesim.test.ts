@@ -32,6 +32,8 @@ let apps: AppsV1Api;
 let coord: CoordinationV1Api;
 let kubeconfig = '';
 const sims: NodesimProcess[] = [];
+const TESTS = 6;
+let completed = 0; // tests that reached their end; the state dir (logs) is kept unless all did
 
 // ---------------------------------------------------------------------------------------------
 
@@ -43,6 +45,8 @@ function simArgs(nodes: string, cniConfig: string, extra: string[] = []): string
     '--cni-config', cniConfig,
     '--state-dir', stateDir,
     '--label', `${RUN_LABEL}=${RUN}`,
+    // The cluster is shared: keep everyone else's pods off these nodes.
+    '--taint', `${RUN_LABEL}=${RUN}:NoSchedule`,
     '--heartbeat', '5',
     '--retry-base', '500',
     '--retry-max', '2000',
@@ -157,7 +161,7 @@ async function waitNodesReady(nodes: string[], timeoutMs: number): Promise<void>
       const ready = items.filter(
         (n) =>
           n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
-          !(n.spec?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/not-ready') || t.key.startsWith('node.kubernetes.io/unreachable')),
+          !(n.spec?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/')),
       );
       return { ok: ready.length === nodes.length, detail: `${ready.length}/${nodes.length} ready: ${JSON.stringify(items.map((n) => [n.metadata?.name, n.spec?.taints?.map((t) => t.key)]))}` };
     },
@@ -194,10 +198,12 @@ afterAll(async () => {
       await coord.deleteNamespacedLease({ name: n, namespace: 'kube-node-lease' }).catch(() => undefined);
     }
   }
-  execFileSync(process.execPath, ['--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'cleanup', '--state-dir', stateDir, '--nodes', [...NODES, BAD_NODE].join(','), '--purge-state'], {
+  const purge = completed === TESTS;
+  execFileSync(process.execPath, ['--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'cleanup', '--state-dir', stateDir, '--nodes', [...NODES, BAD_NODE].join(','), ...(purge ? ['--purge-state'] : [])], {
     cwd: repoRoot,
     stdio: 'ignore',
   });
+  if (!purge) process.stderr.write(`nodesim test: kept ${stateDir} (simulator logs nodesim*.log, sandbox records, host-local dataDirs)\n`);
 }, 120_000);
 
 describe('node simulator on the real control plane', () => {
@@ -220,6 +226,7 @@ describe('node simulator on the real control plane', () => {
       expect(node.metadata?.labels?.['kubernetes.io/hostname']).toBe(n);
       expect(node.metadata?.labels?.['node.kubernetes.io/instance-type']).toBe('spts-simulated');
     }
+    completed++;
   }, 120_000);
 
   test('a Deployment of 10 reaches Running with 10 distinct IPs, each configured in its pod netns', async () => {
@@ -234,6 +241,7 @@ describe('node simulator on the real control plane', () => {
             metadata: { labels: { app: APP } },
             spec: {
               nodeSelector: { [RUN_LABEL]: RUN },
+              tolerations: [{ key: RUN_LABEL, operator: 'Equal', value: RUN, effect: 'NoSchedule' }],
               automountServiceAccountToken: false,
               terminationGracePeriodSeconds: 5,
               topologySpreadConstraints: [
@@ -252,6 +260,7 @@ describe('node simulator on the real control plane', () => {
     expect(perNode.every((c) => c === 3 || c === 4)).toBe(true);
     for (const s of first) expect(allocations(s.node).get(s.ip)).toContain(s.sandboxId);
     expect(NODES.reduce((a, n) => a + allocations(n).size, 0)).toBe(REPLICAS);
+    completed++;
   }, 150_000);
 
   test('power off (SIGKILL) and on: every pod Running again with a new sandbox and its IP in the new netns', async () => {
@@ -278,6 +287,7 @@ describe('node simulator on the real control plane', () => {
     for (const s of afterCycle) expect(allocations(s.node).get(s.ip)).toContain(s.sandboxId);
     const pod = (await appPods())[0]!;
     expect(pod.status?.containerStatuses?.[0]?.restartCount).toBe(1);
+    completed++;
   }, 150_000);
 
   test('deleting the Deployment removes every pod, netns and IPAM allocation', async () => {
@@ -293,6 +303,7 @@ describe('node simulator on the real control plane', () => {
     expect(podNetnsOf(NODES)).toEqual([]);
     expect(listAllSandboxes(stateDir).filter((r) => NODES.includes(r.node))).toEqual([]);
     for (const n of NODES) expect([...allocations(n).keys()]).toEqual([]);
+    completed++;
   }, 150_000);
 
   test('a stopped simulator leaves no network namespace of ours behind', async () => {
@@ -302,6 +313,7 @@ describe('node simulator on the real control plane', () => {
     const summary = sim.summaries.at(-1)!;
     expect(summary.podsFinalized).toBe(REPLICAS);
     if (!listNetns().some((ns) => ns.startsWith('spts-node-'))) expect(listNetns()).not.toContain('spts-switch');
+    completed++;
   }, 60_000);
 
   test('IPAM exhaustion: FailedCreatePodSandBox event, retries with backoff, recovery once an IP is released', async () => {
@@ -338,7 +350,7 @@ describe('node simulator on the real control plane', () => {
     const [type, message, component] = (await failedEvent(b.metadata!.uid!)).split('|');
     expect(type).toBe('Warning');
     expect(component).toBe('kubelet');
-    expect(message).toMatch(/^Failed to create pod sandbox: failed to setup network for sandbox "[0-9a-f]{64}": plugin type="host-local" failed \(add\): .*no IP addresses available/);
+    expect(message).toMatch(/^Failed to create pod sandbox: failed to setup network for sandbox "[0-9a-f]{64}": plugin type="macvlan" failed \(add\): failed to allocate for range 0: no IP addresses available/);
     expect((await readPod('tiny-b')).status?.phase).toBe('Pending');
 
     // A pod deleted before it ever got a sandbox is still finalised by its node.
@@ -363,5 +375,6 @@ describe('node simulator on the real control plane', () => {
     expect(ourNetns([BAD_NODE])).toEqual([]);
     const summary = bad.summaries.at(-1)!;
     expect(summary.addFailures as number).toBeGreaterThan(0);
+    completed++;
   }, 240_000);
 });

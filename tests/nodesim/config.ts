@@ -34,6 +34,8 @@ run options:
   --retry-max MS          retry delay cap (default 30000)
   --cpu Q --memory Q --pods N   capacity = allocatable (default 16, 64Gi, 250)
   --label K=V             extra node label (repeatable)
+  --taint K[=V]:EFFECT    taint set when the Node is created (repeatable; like kubelet
+                          --register-with-taints), e.g. to keep other workloads off test nodes
   --no-release-dead-sandboxes   on power-on, forget sandboxes that died without CNI DEL
                           (default: DEL them with their old container id, as kubelet+containerd do)
   --summary-file PATH     also write the exit summary there
@@ -65,6 +67,7 @@ export interface RunOptions {
   memory: string;
   pods: number;
   labels: Record<string, string>;
+  taints: Array<{ key: string; value?: string; effect: string }>;
   releaseDeadSandboxes: boolean;
   summaryFile: string | undefined;
   logLevel: Level;
@@ -164,6 +167,7 @@ export function parseCommand(argv: string[]): Command {
       memory: { type: 'string', default: '64Gi' },
       pods: { type: 'string' },
       label: { type: 'string', multiple: true },
+      taint: { type: 'string', multiple: true },
       'no-release-dead-sandboxes': { type: 'boolean' },
       'summary-file': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
@@ -193,6 +197,11 @@ export function parseCommand(argv: string[]): Command {
     if (i <= 0) throw new Error(`--label K=V, not ${l}`);
     labels[l.slice(0, i)] = l.slice(i + 1);
   }
+  const taints = (values.taint ?? []).map((t) => {
+    const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(t);
+    if (!m) throw new Error(`--taint K[=V]:NoSchedule|PreferNoSchedule|NoExecute, not ${t}`);
+    return m[2] === undefined ? { key: m[1]!, effect: m[3]! } : { key: m[1]!, value: m[2], effect: m[3]! };
+  });
   const count = values.count === undefined ? undefined : num(values.count, 0, 'count');
   const pods = num(values.pods, 250, 'pods');
   return {
@@ -216,6 +225,7 @@ export function parseCommand(argv: string[]): Command {
       memory: values.memory!,
       pods,
       labels,
+      taints,
       releaseDeadSandboxes: !values['no-release-dead-sandboxes'],
       summaryFile: values['summary-file'],
       logLevel,

@@ -113,6 +113,7 @@ async function run(o: RunOptions): Promise<void> {
         memory: o.memory,
         pods: o.pods,
         labels: o.labels,
+        taints: o.taints,
         kubeletVersion,
         leaseDurationSeconds: o.leaseDurationSeconds,
         heartbeatMs: o.heartbeatMs,

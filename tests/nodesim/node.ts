@@ -16,6 +16,8 @@ export interface NodeSpec {
   memory: string;
   pods: number;
   labels: Record<string, string>;
+  /** Taints set when the Node is created (kubelet --register-with-taints). */
+  taints: Array<{ key: string; value?: string; effect: string }>;
   kubeletVersion: string;
   leaseDurationSeconds: number;
   heartbeatMs: number;
@@ -69,7 +71,7 @@ export class SimNode {
         labels: this.labels(),
         annotations: { 'volumes.kubernetes.io/controller-managed-attach-detach': 'true', 'node.alpha.kubernetes.io/ttl': '0' },
       },
-      spec: {},
+      spec: this.spec.taints.length ? { taints: this.spec.taints } : {},
     };
     let existing: V1Node;
     try {
