@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const k8sVersion = process.env.K8S_VERSION ?? 'v1.33.13';
 export const clusterDir = process.env.SPIDERPOOL_TS_CLUSTER_DIR ?? '/tmp/spiderpool-ts-cluster';
@@ -77,7 +77,8 @@ function serverFromKubeconfig(): string {
   return m[1];
 }
 
-async function isReady(): Promise<boolean> {
+/** True when the kubeconfig and kubectl exist and the apiserver answers /readyz with ok. */
+export async function isClusterReady(): Promise<boolean> {
   if (!existsSync(kubeconfigPath) || !existsSync(kubectlPath)) return false;
   try {
     return (await kubectl(['get', '--raw', '/readyz'], { timeoutMs: 5_000 })).trim() === 'ok';
@@ -86,7 +87,14 @@ async function isReady(): Promise<boolean> {
   }
 }
 
-function runUp(timeoutMs: number): Promise<void> {
+export interface EnsureClusterOptions {
+  /** bound for up.sh (which may include a cold build); default: none */
+  timeoutMs?: number;
+  /** stream up.sh's progress (build and start-up log lines) to this process's stderr */
+  progress?: boolean;
+}
+
+function runUp({ timeoutMs = 0, progress = false }: EnsureClusterOptions): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(join(repoRoot, 'hack', 'controlplane', 'up.sh'), [], {
       cwd: repoRoot,
@@ -94,6 +102,7 @@ function runUp(timeoutMs: number): Promise<void> {
     });
     let output = '';
     const collect = (b: Buffer) => {
+      if (progress) process.stderr.write(b);
       output += b.toString('utf8');
       if (output.length > 64 * 1024) output = output.slice(-64 * 1024);
     };
@@ -126,11 +135,11 @@ let pending: Promise<ClusterInfo> | undefined;
  * hack/controlplane/up.sh (which builds the binaries when the cache is cold, and serialises
  * concurrent callers with a lock). Memoised per process.
  */
-export function ensureCluster(opts: { timeoutMs?: number } = {}): Promise<ClusterInfo> {
+export function ensureCluster(opts: EnsureClusterOptions = {}): Promise<ClusterInfo> {
   pending ??= (async () => {
-    if (!(await isReady())) {
-      await runUp(opts.timeoutMs ?? 0);
-      if (!(await isReady())) throw new Error('cluster did not become ready after up.sh');
+    if (!(await isClusterReady())) {
+      await runUp(opts);
+      if (!(await isClusterReady())) throw new Error('cluster did not become ready after up.sh');
     }
     return { kubeconfigPath, server: serverFromKubeconfig() };
   })();
