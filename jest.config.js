@@ -1,6 +1,8 @@
-// One jest run, two projects: `unit` (pure logic, milliseconds) and `integration` (real
-// kube-apiserver/etcd/CNI; added with the local control plane). ESM throughout: client-node 2.x is
-// ESM-only, so jest runs with --experimental-vm-modules and SWC strips the types.
+// One jest config, two projects: `unit` (pure logic, milliseconds, parallel) and `integration` (a real
+// kube-apiserver/etcd/controller-manager/scheduler built on this machine, real CNI plugins in real
+// network namespaces; run in band because the tests share one cluster and the host's namespaces).
+// ESM throughout: client-node 2.x is ESM-only, so jest runs with --experimental-vm-modules and SWC
+// strips the types (tsc type-checks once, in `npm run typecheck`).
 const swc = [
   '@swc/jest',
   {
@@ -24,7 +26,21 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/operator/test/**/*.test.ts', '<rootDir>/ipam-plugin/test/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/operator/test/**/*.test.ts',
+        '<rootDir>/ipam-plugin/test/**/*.test.ts',
+        '<rootDir>/tests/nodesim/test/**/*.test.ts',
+      ],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
+      // Starts the local control plane once (building it into the cache on a cold machine) and
+      // stops it afterwards if this run started it.
+      globalSetup: '<rootDir>/tests/support/global-setup.ts',
+      globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
+      testTimeout: 180_000,
     },
   ],
 };
