@@ -25,6 +25,8 @@ const APP = 'nodesim-e2e';
 const REPLICAS = 10;
 const NETWORK = 'spts-macvlan';
 const IMAGE = 'registry.invalid/spts/pause:3.10'; // never pulled: there is no container runtime
+// Waiting for the node-lifecycle controller to notice the power-off costs ~1 min; NODESIM_TEST_FAST=1 skips it.
+const WAIT_NODE_LIFECYCLE = process.env.NODESIM_TEST_FAST !== '1';
 
 const stateDir = mkdtempSync(join(tmpdir(), `spts-nodesim-${RUN}-`));
 let core: CoreV1Api;
@@ -263,11 +265,30 @@ describe('node simulator on the real control plane', () => {
     completed++;
   }, 150_000);
 
-  test('power off (SIGKILL) and on: every pod Running again with a new sandbox and its IP in the new netns', async () => {
+  test('power off (SIGKILL), node-lifecycle marks nodes and pods NotReady, power on: every pod Running again with a new sandbox and its IP in the new netns', async () => {
     const exit = await sim.powerOff();
     expect(exit.signal).toBe('SIGKILL');
     // Sandboxes died with the machine, but their netns mounts and IPAM state are still on disk.
     for (const s of first) expect(existsSync(`/run/netns/${s.netns}`)).toBe(true);
+    if (WAIT_NODE_LIFECYCLE) {
+      // No more Lease renewals: the real node-lifecycle controller (node-monitor-grace-period, 50 s
+      // by default) marks the nodes Unknown, taints them unreachable and the pods not Ready.
+      await waitFor(
+        'the node-lifecycle controller to mark the powered-off nodes Ready=Unknown and their pods not Ready',
+        async () => {
+          const nodes = (await core.listNode({ labelSelector: `${RUN_LABEL}=${RUN}` })).items.filter((n) => NODES.includes(n.metadata!.name!));
+          const unknown = nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'Unknown'));
+          const tainted = nodes.filter((n) => n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/unreachable'));
+          const notReady = (await appPods()).filter((p) => !isReady(p));
+          return {
+            ok: unknown.length === NODES.length && tainted.length === NODES.length && notReady.length === REPLICAS,
+            detail: `${unknown.length} nodes Unknown, ${tainted.length} tainted unreachable, ${notReady.length} pods not Ready`,
+          };
+        },
+        150_000,
+        2000,
+      );
+    }
     await sim.start();
     const before = new Map(first.map((s) => [s.uid, s]));
     afterCycle = await waitAllRunning(
@@ -287,8 +308,10 @@ describe('node simulator on the real control plane', () => {
     for (const s of afterCycle) expect(allocations(s.node).get(s.ip)).toContain(s.sandboxId);
     const pod = (await appPods())[0]!;
     expect(pod.status?.containerStatuses?.[0]?.restartCount).toBe(1);
+    // Heartbeats again: the controller lifts Unknown and the unreachable taints.
+    await waitNodesReady(NODES, 90_000);
     completed++;
-  }, 150_000);
+  }, 330_000);
 
   test('deleting the Deployment removes every pod, netns and IPAM allocation', async () => {
     await apps.deleteNamespacedDeployment({ name: APP, namespace: NAMESPACE, propagationPolicy: 'Background' });

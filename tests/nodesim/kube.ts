@@ -17,9 +17,27 @@ export interface Clients {
   version: VersionApi;
 }
 
+/**
+ * client-node 2.0.1 builds a new undici Agent — so a new TCP connection and TLS handshake — for
+ * every request (KubeConfig.applySecurityAuthentication -> createDispatcher). A kubelet keeps its
+ * connections; so do we: one dispatcher per KubeConfig (its TLS options are fixed by the file).
+ */
+export function reuseConnections(kc: KubeConfig): KubeConfig {
+  const k = kc as unknown as { createDispatcher?: (cluster: unknown, opts: unknown) => unknown };
+  const orig = k.createDispatcher;
+  if (typeof orig !== 'function') return kc; // library changed: keep its behaviour
+  let cached: unknown;
+  k.createDispatcher = function (this: unknown, cluster: unknown, opts: unknown) {
+    cached ??= orig.call(this, cluster, opts);
+    return cached;
+  };
+  return kc;
+}
+
 export function makeClients(kubeconfig: string): Clients {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
+  if (process.env.NODESIM_FRESH_CONNECTIONS !== '1') reuseConnections(kc);
   return {
     kc,
     core: kc.makeApiClient(CoreV1Api),
