@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       await core.deleteNode({ name: n }).catch(() => undefined);
       await coord.deleteNamespacedLease({ name: n, namespace: 'kube-node-lease' }).catch(() => undefined);
     }
-    execFileSync(process.execPath, ['--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'cleanup', '--state-dir', stateDir, '--nodes', NODES.join(','), ...(values.keep ? [] : ['--purge-state'])], { cwd: repoRoot, stdio: 'ignore' });
+    execFileSync(process.execPath, ['--disable-warning=DEP0180', '--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'cleanup', '--state-dir', stateDir, '--nodes', NODES.join(','), ...(values.keep ? [] : ['--purge-state'])], { cwd: repoRoot, stdio: 'ignore' });
   };
 
   try {

@@ -201,7 +201,7 @@ afterAll(async () => {
     }
   }
   const purge = completed === TESTS;
-  execFileSync(process.execPath, ['--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'cleanup', '--state-dir', stateDir, '--nodes', [...NODES, BAD_NODE].join(','), ...(purge ? ['--purge-state'] : [])], {
+  execFileSync(process.execPath, ['--disable-warning=DEP0180', '--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'cleanup', '--state-dir', stateDir, '--nodes', [...NODES, BAD_NODE].join(','), ...(purge ? ['--purge-state'] : [])], {
     cwd: repoRoot,
     stdio: 'ignore',
   });

@@ -29,7 +29,7 @@ export class NodesimProcess {
     this.starts++;
     const log = createWriteStream(this.logFile, { flags: 'a' });
     log.write(`\n==== start #${this.starts} ${new Date().toISOString()} ====\n`);
-    const child = spawn(process.execPath, ['--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'run', ...this.args], {
+    const child = spawn(process.execPath, ['--disable-warning=DEP0180', '--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'run', ...this.args], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env },
