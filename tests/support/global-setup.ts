@@ -1,8 +1,9 @@
+// Jest loads global setup/teardown outside its module mapper, so these two import with .ts suffixes.
 // Jest global setup for the integration project: bring the local control plane up once for the whole
 // run. A cold machine builds Kubernetes here (hack/controlplane/build.sh prints its progress).
 import { writeFileSync } from 'node:fs';
-import { clusterDir, ensureCluster, isClusterReady } from './cluster.js';
-import { startedMarker } from './global-teardown.js';
+import { clusterDir, ensureCluster, isClusterReady } from './cluster.ts';
+import { startedMarker } from './global-teardown.ts';
 
 export default async function globalSetup(): Promise<void> {
   const wasUp = await isClusterReady();

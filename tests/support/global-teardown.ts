@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterDir, repoRoot } from './cluster.js';
+import { clusterDir, repoRoot } from './cluster.ts';
 
 export const startedMarker = join(clusterDir, '.started-by-jest');
 
