@@ -149,7 +149,10 @@ export interface ReleaseRequest {
   containerId: string;
   /** CNI_IFNAME. Required. */
   ifname: string;
-  /** The pod (uid may be empty: some runtimes send a DEL without K8S_POD_UID). */
+  /**
+   * The pod. Any field may be empty: a DEL must work even when the runtime sends no or partial
+   * CNI_ARGS; the operator then matches on container_id, ifname and node_name.
+   */
   pod:
     | PodRef
     | undefined;

@@ -1,0 +1,184 @@
+// A minimal gRPC client for unary calls on node:http2, with the generated message codecs. Why not
+// @grpc/grpc-js: the shim is a fresh process per CNI call, and loading grpc-js costs more than the
+// call itself (ADR 0004). gRPC on the wire, per PROTOCOL-HTTP2.md: POST /<service>/<method>,
+// `te: trailers`, body = 1 byte compressed-flag + 4 bytes big-endian length + protobuf; the status
+// comes in trailers (or in the headers of a "trailers-only" response) as grpc-status/grpc-message.
+import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { decodeStatusDetails, GrpcCode, STATUS_DETAILS_TRAILER, type ErrorDetail } from '../../operator/src/rpc/errors.js';
+import { IPAMDefinition } from '../../operator/src/rpc/gen/spiderpool_ts/ipam/v1/ipam.js';
+
+type Methods = typeof IPAMDefinition.methods;
+export type IpamMethod = keyof Methods;
+export type RequestOf<K extends IpamMethod> = Parameters<Methods[K]['requestType']['encode']>[0];
+export type ResponseOf<K extends IpamMethod> = ReturnType<Methods[K]['responseType']['decode']>;
+
+export class RpcError extends Error {
+  constructor(
+    /** gRPC status code (GrpcCode). */
+    readonly code: number,
+    message: string,
+    /** Our ErrorInfo from grpc-status-details-bin, when the server sent one. */
+    readonly detail?: ErrorDetail,
+  ) {
+    super(message);
+    this.name = 'RpcError';
+  }
+}
+
+export interface ClientOptions {
+  /** "host:port" or "[v6]:port". */
+  endpoint: string;
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+  /** Name the server certificate must be valid for (SNI too, unless it is an IP address). */
+  serverName: string;
+  /** Deadline of each call, connection set-up included. */
+  timeoutMs: number;
+}
+
+// RST_STREAM codes → gRPC status, as grpc-js maps them.
+function statusOfRstCode(rst: number): number {
+  switch (rst) {
+    case constants.NGHTTP2_REFUSED_STREAM:
+      return GrpcCode.UNAVAILABLE;
+    case constants.NGHTTP2_CANCEL:
+      return GrpcCode.CANCELLED;
+    case constants.NGHTTP2_ENHANCE_YOUR_CALM:
+      return GrpcCode.RESOURCE_EXHAUSTED;
+    case constants.NGHTTP2_INADEQUATE_SECURITY:
+      return GrpcCode.PERMISSION_DENIED;
+    default:
+      return GrpcCode.INTERNAL;
+  }
+}
+
+// A non-gRPC HTTP answer (a proxy in the way, a wrong port) → status, as the gRPC spec maps them.
+function statusOfHttp(httpStatus: number): number {
+  if (httpStatus === 401) return GrpcCode.UNAUTHENTICATED;
+  if (httpStatus === 403) return GrpcCode.PERMISSION_DENIED;
+  if (httpStatus === 404) return GrpcCode.UNIMPLEMENTED;
+  if (httpStatus === 429 || httpStatus === 502 || httpStatus === 503 || httpStatus === 504) return GrpcCode.UNAVAILABLE;
+  return GrpcCode.UNKNOWN;
+}
+
+function header(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function statusFrom(h: IncomingHttpHeaders): RpcError | null | undefined {
+  const raw = header(h, 'grpc-status');
+  if (raw === undefined) return undefined;
+  const code = Number(raw);
+  if (code === GrpcCode.OK) return null;
+  let message = header(h, 'grpc-message') ?? '';
+  try {
+    message = decodeURIComponent(message);
+  } catch {
+    // Not percent-encoded after all: keep it as sent.
+  }
+  const bin = header(h, STATUS_DETAILS_TRAILER);
+  const detail = bin ? decodeStatusDetails(Buffer.from(bin, 'base64')) : undefined;
+  return new RpcError(Number.isInteger(code) ? code : GrpcCode.UNKNOWN, message || `gRPC status ${raw}`, detail);
+}
+
+export class IpamClient {
+  private session: ClientHttp2Session | undefined;
+
+  constructor(private readonly opts: ClientOptions) {}
+
+  private connect(): ClientHttp2Session {
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    const { ca, cert, key, serverName } = this.opts;
+    // Node checks the server certificate against `servername`. SNI must not be an IP address
+    // (RFC 6066), so an IP server name is checked explicitly (the certificate's IP SANs) instead.
+    const ipName = isIP(serverName) !== 0;
+    const session = connect(`https://${this.opts.endpoint}`, {
+      ca,
+      cert,
+      key,
+      ...(ipName ? { checkServerIdentity: (_host: string, peer: PeerCertificate) => checkServerIdentity(serverName, peer) } : { servername: serverName }),
+    });
+    // A failed connection also fails the pending stream, which reports it; this only stops the
+    // session's own 'error' from being an uncaught exception.
+    session.on('error', () => {});
+    this.session = session;
+    return session;
+  }
+
+  call<K extends IpamMethod>(method: K, request: RequestOf<K>): Promise<ResponseOf<K>> {
+    const def = IPAMDefinition.methods[method];
+    const payload = (def.requestType.encode as (m: RequestOf<K>) => { finish(): Uint8Array })(request).finish();
+    const frame = Buffer.allocUnsafe(5 + payload.length);
+    frame.writeUInt8(0, 0);
+    frame.writeUInt32BE(payload.length, 1);
+    frame.set(payload, 5);
+
+    return new Promise<ResponseOf<K>>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: RpcError | null, value?: ResponseOf<K>) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(value as ResponseOf<K>);
+      };
+      const timer = setTimeout(() => {
+        finish(new RpcError(GrpcCode.DEADLINE_EXCEEDED, `${def.name}: no answer from ${this.opts.endpoint} within ${this.opts.timeoutMs} ms`));
+        stream.close(constants.NGHTTP2_CANCEL);
+      }, this.opts.timeoutMs);
+
+      const stream = this.connect().request({
+        ':method': 'POST',
+        ':path': `/${IPAMDefinition.fullName}/${def.name}`,
+        'content-type': 'application/grpc+proto',
+        te: 'trailers',
+        'grpc-timeout': `${this.opts.timeoutMs}m`,
+        'grpc-accept-encoding': 'identity',
+        'user-agent': 'spiderpool-ts-ipam',
+      });
+
+      let headers: IncomingHttpHeaders = {};
+      let trailers: IncomingHttpHeaders | undefined;
+      const chunks: Buffer[] = [];
+      stream.on('response', (h) => (headers = h));
+      stream.on('trailers', (t) => (trailers = t));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('error', (e: Error & { code?: string }) => {
+        const code = e.code === 'ERR_HTTP2_STREAM_ERROR' ? statusOfRstCode(stream.rstCode ?? 0) : GrpcCode.UNAVAILABLE;
+        finish(new RpcError(code, `${def.name}: ${this.opts.endpoint}: ${e.message}`));
+      });
+      stream.on('close', () => {
+        if (settled) return;
+        const httpStatus = Number(headers[':status'] ?? 0);
+        // Trailers-only responses (errors without a body) carry the status in the headers.
+        const status = trailers ? statusFrom(trailers) : statusFrom(headers);
+        if (status === undefined) {
+          if (httpStatus !== 200) return finish(new RpcError(statusOfHttp(httpStatus), `${def.name}: HTTP ${httpStatus} from ${this.opts.endpoint}`));
+          const rst = stream.rstCode ?? 0;
+          return finish(new RpcError(rst ? statusOfRstCode(rst) : GrpcCode.UNKNOWN, `${def.name}: stream ended without grpc-status`));
+        }
+        if (status) return finish(status);
+        const body = Buffer.concat(chunks);
+        const length = body.length >= 5 ? body.readUInt32BE(1) : -1;
+        if (length < 0 || body.length !== 5 + length) {
+          return finish(new RpcError(GrpcCode.INTERNAL, `${def.name}: expected one length-prefixed message, got ${body.length} bytes`));
+        }
+        if (body[0] !== 0) return finish(new RpcError(GrpcCode.INTERNAL, `${def.name}: compressed response, but only identity was accepted`));
+        try {
+          finish(null, def.responseType.decode(body.subarray(5)) as ResponseOf<K>);
+        } catch (e) {
+          finish(new RpcError(GrpcCode.INTERNAL, `${def.name}: cannot decode the response: ${(e as Error).message}`));
+        }
+      });
+      stream.end(frame);
+    });
+  }
+
+  close(): void {
+    this.session?.close();
+  }
+}
