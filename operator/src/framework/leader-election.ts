@@ -110,19 +110,19 @@ export class LeaderElector {
   }
 
   /**
-   * Health for probes: a leader must have renewed within leaseDuration (client-go's HealthzAdaptor);
-   * a follower must have reached the Lease within leaseDuration. Returns the problem, or undefined.
+   * Liveness (client-go's HealthzAdaptor): a replica that still holds a leadership term but has not
+   * renewed for leaseDuration is stuck. Returns the problem, or undefined.
    */
-  check(): string | undefined {
+  leaderProblem(): string | undefined {
+    const since = performance.now() - this.lastRenewAt;
+    return this.leading && since > this.leaseMs ? `leader has not renewed the lease for ${Math.round(since)} ms` : undefined;
+  }
+
+  /** Readiness of a follower: it reached the Lease within leaseDuration, so it knows who leads. */
+  followerProblem(): string | undefined {
     if (this.stopped) return 'leader election not running';
-    const now = performance.now();
-    if (this.leading && now - this.lastRenewAt > this.leaseMs) {
-      return `leader has not renewed the lease for ${Math.round(now - this.lastRenewAt)} ms`;
-    }
-    if (!this.leading && now - this.lastContactAt > this.leaseMs) {
-      return `lease not reachable for ${Math.round(now - this.lastContactAt)} ms`;
-    }
-    return undefined;
+    const since = performance.now() - this.lastContactAt;
+    return since > this.leaseMs ? `lease not reachable for ${Math.round(since)} ms` : undefined;
   }
 
   private async run(stop: AbortSignal): Promise<void> {

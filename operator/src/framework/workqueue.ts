@@ -72,6 +72,7 @@ export class WorkQueue {
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private readonly rateLimiter: RateLimiter;
   private shuttingDown = false;
+  private dispatchScheduled = false;
   private drainWaiters: (() => void)[] = [];
 
   constructor(opts: WorkQueueOptions = {}) {
@@ -190,10 +191,20 @@ export class WorkQueue {
     return key;
   }
 
+  /**
+   * Hands queued keys to idle workers in a microtask, not synchronously: one event often adds the
+   * same key several times (an update queues the old and the new object's keys), and a worker that
+   * took the first add at once would turn the second into a needless extra pass.
+   */
   private dispatch(): void {
-    while (this.waiters.length > 0 && this.queue.length > 0) {
-      this.waiters.shift()?.(this.take());
-    }
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.dispatchScheduled = false;
+      while (this.waiters.length > 0 && this.queue.length > 0) {
+        this.waiters.shift()?.(this.take());
+      }
+    });
   }
 
   private isDrained(): boolean {

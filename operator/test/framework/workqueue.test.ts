@@ -31,13 +31,33 @@ describe('WorkQueue: dedup and exclusivity', () => {
     // A second worker waiting now must not get 'a'.
     let second: string | undefined | null = null;
     void q.get().then((k) => (second = k));
-    await Promise.resolve();
+    await new Promise((r) => setImmediate(r));
     expect(second).toBeNull();
     q.done('a');
-    await Promise.resolve();
+    await new Promise((r) => setImmediate(r));
     expect(second).toBe('a');
     q.done('a');
     expect(q.stats()).toEqual({ depth: 0, processing: 0, delayed: 0 });
+  });
+
+  test('adds in one synchronous burst coalesce even when a worker is already waiting', async () => {
+    const q = new WorkQueue();
+    const got: string[] = [];
+    const worker = (async () => {
+      for (;;) {
+        const k = await q.get();
+        if (k === undefined) return;
+        got.push(k);
+        q.done(k);
+      }
+    })();
+    await new Promise((r) => setImmediate(r)); // the worker is parked in get()
+    q.add('a'); // e.g. an update event queues the old and the new object's key
+    q.add('a');
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual(['a']);
+    await q.shutDown();
+    await worker;
   });
 
   test('N concurrent workers never hold the same key at once, and every add is followed by a pass', async () => {

@@ -1,6 +1,7 @@
 // The informer against the real kube-apiserver: cache and events, and each way a watch ends in
 // production (server timeout, client-node's 30 s idle abort, 410 Gone, a stall, a failing list).
 import { randomBytes } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { Informer } from '../../../operator/src/framework/informer.js';
@@ -8,6 +9,10 @@ import type { InformerOptions, ListFn } from '../../../operator/src/framework/in
 import { createLogger } from '../../../operator/src/framework/logger.js';
 import { ensureCluster, kubectl, kubeconfigPath } from '../../support/cluster.js';
 import { waitFor } from '../helpers/wait.js';
+
+// Real API round-trips and lease timings: jest's 5 s default is too short (a project-level
+// testTimeout is not applied by jest 30).
+jest.setTimeout(60_000);
 
 const ns = `fw-test-${randomBytes(4).toString('hex')}`;
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', defaultMeta: { test: 'informer' } });

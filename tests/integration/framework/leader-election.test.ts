@@ -2,12 +2,17 @@
 // over within leaseDuration after the leader "crashes" (stops renewing without releasing), and at once
 // after a graceful release.
 import { randomBytes } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { LeaderElector } from '../../../operator/src/framework/leader-election.js';
 import type { LeaderElectorOptions } from '../../../operator/src/framework/leader-election.js';
 import { createLogger } from '../../../operator/src/framework/logger.js';
 import { ensureCluster, kubectl, kubeconfigPath } from '../../support/cluster.js';
 import { waitFor } from '../helpers/wait.js';
+
+// Real API round-trips and lease timings: jest's 5 s default is too short (a project-level
+// testTimeout is not applied by jest 30).
+jest.setTimeout(60_000);
 
 const ns = `fw-test-${randomBytes(4).toString('hex')}`;
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', defaultMeta: { test: 'leader-election' } });
@@ -93,7 +98,8 @@ describe('LeaderElector on a real Lease', () => {
     expect(first.events).toEqual([`leader=${first.elector.identity}`, 'started']);
     expect(other.events).toEqual([`leader=${first.elector.identity}`]);
     expect(other.elector.leader()).toBe(first.elector.identity);
-    expect(other.elector.check()).toBeUndefined(); // a healthy follower
+    expect(other.elector.followerProblem()).toBeUndefined(); // a healthy follower
+    expect(first.elector.leaderProblem()).toBeUndefined();
   });
 
   test('crash (stop renewing, no release): the follower takes over within leaseDuration, not before it', async () => {
@@ -165,7 +171,7 @@ describe('LeaderElector on a real Lease', () => {
     // b takes over only after the Lease expired, i.e. after a stepped down: no overlap.
     await untilLeader(() => b.elector, 'b takes over', LEASE_MS + 3 * RETRY_MS + 2_000);
     expect(Date.now() - brokeAt).toBeGreaterThan(stepDownMs);
-    expect(a.elector.check()).toMatch(/lease not reachable|not running/);
+    expect(a.elector.followerProblem()).toMatch(/lease not reachable/);
     await a.elector.stop({ release: false });
   });
 
