@@ -10,6 +10,9 @@ const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 export type Fields = Record<string, unknown>;
 
 export class Logger {
+  /** `toStderr: false` is for in-process tests, which read the log file instead. */
+  constructor(private readonly toStderr = true) {}
+
   private fd: number | undefined;
   private minRank = RANK.info;
   private base: Fields = {};
@@ -53,7 +56,7 @@ export class Logger {
     if (RANK[level] < this.minRank) return;
     const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...this.base, ...fields }) + '\n';
     try {
-      writeSync(2, line);
+      if (this.toStderr) writeSync(2, line);
       if (this.fd !== undefined) writeSync(this.fd, line);
     } catch {
       // A closed stderr or a full disk must not turn a good CNI answer into a failure.
