@@ -24,20 +24,17 @@ const RETRYABLE = new Set<number>([GrpcCode.UNAVAILABLE, GrpcCode.DEADLINE_EXCEE
 /** An operator error as a CNI error: retryable → 11 (the runtime retries), anything else → 999. */
 export function cniErrorOf(err: RpcError, endpoint: string): CniError {
   const reason = err.detail?.reason;
+  const details = `gRPC status ${err.code}: ${err.message}`;
   if (reason === ErrorReason.NotLeader) {
     const leader = err.detail?.metadata.leader;
-    return new CniError(
-      CniCode.TryAgainLater,
-      `operator ${endpoint} is not the leader${leader ? ` (leader: ${leader})` : ''}; try again later`,
-      err.message,
-    );
+    return new CniError(CniCode.TryAgainLater, `operator ${endpoint} is not the leader${leader ? ` (leader: ${leader})` : ''}; try again later`, details);
   }
   if (RETRYABLE.has(err.code)) {
-    return new CniError(CniCode.TryAgainLater, `operator ${endpoint} unavailable; try again later: ${err.message}`, err.message);
+    return new CniError(CniCode.TryAgainLater, `operator ${endpoint} unavailable; try again later: ${err.message}`, details);
   }
   const meta = err.detail ? Object.entries(err.detail.metadata).map(([k, v]) => `${k}=${v}`).join(', ') : '';
   const why = reason ? ` [${reason}${meta ? `: ${meta}` : ''}]` : '';
-  return new CniError(CniCode.Other, `operator: ${err.message}${why}`, `gRPC status ${err.code}`);
+  return new CniError(CniCode.Other, `operator: ${err.message}${why}`, details);
 }
 
 function readTlsFile(path: string, field: string): Buffer {
@@ -131,7 +128,10 @@ async function execute(env: CniEnv, conf: NetConf, client: IpamClient, log: Logg
         const res = await client.call('status', { nodeName: node });
         if (!res.ready) throw new CniError(CniCode.NotAvailable, `operator ${conf.ipam.endpoint} is not ready: ${res.message}`);
       } catch (e) {
-        if (e instanceof RpcError) throw new CniError(CniCode.NotAvailable, cniErrorOf(e, conf.ipam.endpoint).message, e.message);
+        if (e instanceof RpcError) {
+          const err = cniErrorOf(e, conf.ipam.endpoint);
+          throw new CniError(CniCode.NotAvailable, err.message, err.details);
+        }
         throw e;
       }
       return '';

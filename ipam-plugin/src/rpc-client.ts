@@ -87,6 +87,7 @@ function statusFrom(h: IncomingHttpHeaders): RpcError | null | undefined {
 
 export class IpamClient {
   private session: ClientHttp2Session | undefined;
+  private sessionError: Error | undefined;
 
   constructor(private readonly opts: ClientOptions) {}
 
@@ -102,9 +103,9 @@ export class IpamClient {
       key,
       ...(ipName ? { checkServerIdentity: (_host: string, peer: PeerCertificate) => checkServerIdentity(serverName, peer) } : { servername: serverName }),
     });
-    // A failed connection also fails the pending stream, which reports it; this only stops the
-    // session's own 'error' from being an uncaught exception.
-    session.on('error', () => {});
+    // A failed connection also fails or closes the pending stream, which reports it (with this
+    // error, when the session got one first).
+    session.on('error', (e) => (this.sessionError = e));
     this.session = session;
     return session;
   }
@@ -157,6 +158,12 @@ export class IpamClient {
         // Trailers-only responses (errors without a body) carry the status in the headers.
         const status = trailers ? statusFrom(trailers) : statusFrom(headers);
         if (status === undefined) {
+          if (httpStatus === 0) {
+            // Closed before any response: the connection failed. A server refusing our client
+            // certificate looks exactly like this in TLS 1.3 (its alert is not surfaced by Node).
+            const cause = this.sessionError ? `: ${this.sessionError.message}` : ' (if this persists: does the server accept this node\'s client certificate?)';
+            return finish(new RpcError(GrpcCode.UNAVAILABLE, `${def.name}: ${this.opts.endpoint} closed the connection before answering${cause}`));
+          }
           if (httpStatus !== 200) return finish(new RpcError(statusOfHttp(httpStatus), `${def.name}: HTTP ${httpStatus} from ${this.opts.endpoint}`));
           const rst = stream.rstCode ?? 0;
           return finish(new RpcError(rst ? statusOfRstCode(rst) : GrpcCode.UNKNOWN, `${def.name}: stream ended without grpc-status`));

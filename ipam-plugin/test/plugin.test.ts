@@ -100,7 +100,7 @@ describe('ADD', () => {
   ])('gRPC %i → code 999 with the reason', async (code, message, reason, metadata, expected) => {
     stub.handle({ allocate: (_c, cb) => cb(rpcError(code, message, { reason, metadata })) });
     const out = await shim('ADD');
-    expect(out.json).toMatchObject({ code: 999, details: `gRPC status ${code}` });
+    expect(out.json).toMatchObject({ code: 999, details: `gRPC status ${code}: ${message}` });
     expect(out.json.msg).toMatch(expected);
   });
 

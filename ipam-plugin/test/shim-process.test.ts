@@ -160,6 +160,7 @@ describe('TLS', () => {
     const out = await runShim(cniEnv('ADD'), netConf(stub.endpoint, pki, {}, { tls_cert_file: other.clientCertFile, tls_key_file: other.clientKeyFile }));
     expect(out.exitCode).toBe(1);
     expect(out.json).toMatchObject({ code: 11 });
+    expect(out.json?.msg).toMatch(/closed the connection before answering|ECONNRESET|certificate/);
     expect(stub.received).toHaveLength(0);
   });
 });
