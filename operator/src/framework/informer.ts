@@ -66,7 +66,7 @@ export interface InformerOptions<T extends KubernetesObject> {
   /**
    * No event and no successful watch (re)connection for this long → abandon the watch and relist.
    * client-node ends an idle watch after 30 s and we reconnect, so a healthy informer renews at least
-   * that often; default 120 s.
+   * that often; default 120 s. Keep it above 30 s, or quiet collections relist every stallTimeoutMs.
    */
   stallTimeoutMs?: number;
   backoff?: BackoffOptions;
@@ -319,6 +319,8 @@ export class Informer<T extends KubernetesObject> {
     return new Promise<WatchEnd>((resolve, reject) => {
       let ended = false;
       let expired = false;
+      let events = 0;
+      const openedAt = performance.now();
       let errorEvent: Error | undefined;
       let controller: AbortController | undefined;
       let abortRequested = false;
@@ -346,6 +348,7 @@ export class Informer<T extends KubernetesObject> {
             if (rv) this.rv = rv;
             return;
           }
+          events++;
           this.apply(type, o);
           if (rv) this.rv = rv;
         } catch (error) {
@@ -361,6 +364,11 @@ export class Informer<T extends KubernetesObject> {
         if (expired || statusCode(err) === 410) return resolve('expired');
         if (this.stallRequested) return resolve('stalled');
         if (errorEvent) return reject(errorEvent);
+        // client-go's "very short watch" guard: a server (or proxy) that closes every watch at once
+        // must not turn this loop into a busy loop; treat it as a failure, which backs off.
+        if (!err && events === 0 && performance.now() - openedAt < 1_000) {
+          return reject(new Error(`watch ${this.opts.path} closed after ${Math.round(performance.now() - openedAt)} ms without events`));
+        }
         if (!err) return resolve('closed');
         // client-node aborts a watch that received nothing for 30 s: resume from the last rv.
         if ((err as { name?: string }).name === 'TimeoutError') return resolve('idle');
