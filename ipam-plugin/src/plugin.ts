@@ -1,5 +1,7 @@
 // One CNI invocation: validate env and config, ask the operator, answer in the config's CNI version.
 // Pure of process I/O (main.ts does stdin/stdout/exit), so tests drive it in-process as well.
+// node:crypto, not globalThis.crypto: tls loads the former anyway; WebCrypto would add start-up time.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ErrorReason, GrpcCode } from '../../operator/src/rpc/errors.js';
 import { parseNetConf, peekVersion, type NetConf } from './cni/config.js';
@@ -63,7 +65,7 @@ function sameAddresses(a: readonly string[], b: readonly string[]): boolean {
 }
 
 async function execute(env: CniEnv, conf: NetConf, client: IpamClient, log: Logger): Promise<string> {
-  const requestId = globalThis.crypto.randomUUID();
+  const requestId = randomUUID();
   const node = conf.ipam.nodeName;
   const pod = { namespace: env.pod.namespace, name: env.pod.name, uid: env.pod.uid };
   log.with({ requestId, node });
