@@ -223,10 +223,19 @@ describe('Manager with leader election', () => {
         reconciled.push(key);
       },
     });
+    const always: string[] = [];
+    const alwaysCtl = new Controller({
+      name: `always-${identity}`,
+      sources: [informerSource(inf)],
+      log,
+      reconcile: async (key) => {
+        always.push(key);
+      },
+    });
     const mgr = new Manager({
       log,
       caches: [inf],
-      controllers: [{ controller: ctl }],
+      controllers: [{ controller: ctl }, { controller: alwaysCtl, leaderOnly: false }],
       leaderElection: { coordination, namespace: ns, name: lease, identity, leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 300 },
       healthPort: 0,
       healthHost: '127.0.0.1',
@@ -238,7 +247,7 @@ describe('Manager with leader election', () => {
       const res = await fetch(`http://127.0.0.1:${mgr.healthPort()}${path}`);
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
-    return { mgr, ctl, reconciled, probe };
+    return { mgr, ctl, reconciled, always, probe };
   }
 
   test('only the leader runs leader-only controllers; both are ready; graceful stop hands over at once', async () => {
@@ -250,6 +259,9 @@ describe('Manager with leader election', () => {
     await sleep(1_000);
     expect(b.ctl.isRunning()).toBe(false);
     expect(b.reconciled).toEqual([]);
+    // leaderOnly: false runs on every replica.
+    expect(a.always).toContain(`${ns}/m-1`);
+    expect(b.always).toContain(`${ns}/m-1`);
 
     expect(await a.probe('/readyz')).toEqual({ status: 200, body: { ready: true, reasons: [], leader: 'mgr-a' } });
     expect(await b.probe('/readyz')).toEqual({ status: 200, body: { ready: true, reasons: [], leader: 'mgr-a' } });
@@ -262,6 +274,24 @@ describe('Manager with leader election', () => {
     await waitFor('b takes over and reconciles everything', async () => ({ ok: b.reconciled.includes(`${ns}/m-1`), detail: '' }), 5_000, 20);
     expect(Date.now() - stoppedAt).toBeLessThan(1_500); // a released the Lease: no wait for expiry
     expect((await b.probe('/readyz')).body.leader).toBe('mgr-b');
+  });
+
+  test('not ready until caches sync; start() fails (and cleans up) when they do not sync in time', async () => {
+    let stopped = false;
+    const neverSyncs = {
+      start: () => undefined,
+      stop: async () => void (stopped = true),
+      hasSynced: () => false,
+      waitForSync: (ms?: number) => new Promise<boolean>((r) => setTimeout(() => r(false), ms)),
+    };
+    const mgr = new Manager({ log, caches: [neverSyncs], controllers: [], healthPort: 0, healthHost: '127.0.0.1', syncTimeoutMs: 500 });
+    const starting = mgr.start();
+    await waitFor('health server up', async () => ({ ok: mgr.healthPort() !== undefined, detail: '' }), 2_000, 10);
+    const res = await fetch(`http://127.0.0.1:${mgr.healthPort()}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ ready: false, reasons: ['manager starting', '1 caches not synced'] });
+    await expect(starting).rejects.toThrow('manager: 1 of 1 caches not synced within 500 ms');
+    expect(stopped).toBe(true);
   });
 
   test('SIGTERM drains and stops the manager; readiness turns 503 while stopping', async () => {
