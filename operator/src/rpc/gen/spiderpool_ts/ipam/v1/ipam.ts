@@ -122,9 +122,13 @@ export interface Route {
 
 /** DNS settings (CNI result `dns`); all empty when the pools configure none. */
 export interface DNS {
+  /** Name server addresses, in order of preference. */
   nameservers: string[];
+  /** Local domain for short-name lookups. */
   domain: string;
+  /** Search domains, in order. */
   search: string[];
+  /** resolv.conf options, e.g. "ndots:5". */
   options: string[];
 }
 
@@ -196,7 +200,9 @@ export interface CheckResponse {
 
 /** A (container id, ifname) pair the runtime still uses (CNI `cni.dev/valid-attachments`). */
 export interface Attachment {
+  /** The sandbox's container id (CNI `containerID`). */
   containerId: string;
+  /** The interface inside the sandbox (CNI `ifname`). */
   ifname: string;
 }
 
