@@ -3,7 +3,7 @@
 // call itself (ADR 0004). gRPC on the wire, per PROTOCOL-HTTP2.md: POST /<service>/<method>,
 // `te: trailers`, body = 1 byte compressed-flag + 4 bytes big-endian length + protobuf; the status
 // comes in trailers (or in the headers of a "trailers-only" response) as grpc-status/grpc-message.
-import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { decodeStatusDetails, GrpcCode, STATUS_DETAILS_TRAILER, type ErrorDetail } from '../../operator/src/rpc/errors.js';
@@ -120,6 +120,7 @@ export class IpamClient {
 
     return new Promise<ResponseOf<K>>((resolve, reject) => {
       let settled = false;
+      let timer: NodeJS.Timeout | undefined;
       const finish = (err: RpcError | null, value?: ResponseOf<K>) => {
         if (settled) return;
         settled = true;
@@ -127,20 +128,25 @@ export class IpamClient {
         if (err) reject(err);
         else resolve(value as ResponseOf<K>);
       };
-      const timer = setTimeout(() => {
+      let stream: ClientHttp2Stream;
+      try {
+        stream = this.connect().request({
+          ':method': 'POST',
+          ':path': `/${IPAMDefinition.fullName}/${def.name}`,
+          'content-type': 'application/grpc+proto',
+          te: 'trailers',
+          'grpc-timeout': `${this.opts.timeoutMs}m`,
+          'grpc-accept-encoding': 'identity',
+          'user-agent': 'spiderpool-ts-ipam',
+        });
+      } catch (e) {
+        // e.g. the session was torn down (GOAWAY) between two calls.
+        return finish(new RpcError(GrpcCode.UNAVAILABLE, `${def.name}: ${this.opts.endpoint}: ${(e as Error).message}`));
+      }
+      timer = setTimeout(() => {
         finish(new RpcError(GrpcCode.DEADLINE_EXCEEDED, `${def.name}: no answer from ${this.opts.endpoint} within ${this.opts.timeoutMs} ms`));
         stream.close(constants.NGHTTP2_CANCEL);
       }, this.opts.timeoutMs);
-
-      const stream = this.connect().request({
-        ':method': 'POST',
-        ':path': `/${IPAMDefinition.fullName}/${def.name}`,
-        'content-type': 'application/grpc+proto',
-        te: 'trailers',
-        'grpc-timeout': `${this.opts.timeoutMs}m`,
-        'grpc-accept-encoding': 'identity',
-        'user-agent': 'spiderpool-ts-ipam',
-      });
 
       let headers: IncomingHttpHeaders = {};
       let trailers: IncomingHttpHeaders | undefined;
