@@ -22,6 +22,9 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // Jest 30 reads testTimeout from the global config, not per project: integration tests wait on a real
+  // cluster, so the bound is theirs; unit tests finish in milliseconds either way.
+  testTimeout: 180_000,
   projects: [
     {
       ...common,
@@ -40,7 +43,6 @@ export default {
       // stops it afterwards if this run started it.
       globalSetup: '<rootDir>/tests/support/global-setup.ts',
       globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
-      testTimeout: 180_000,
     },
   ],
 };
