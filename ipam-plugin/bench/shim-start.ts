@@ -5,6 +5,7 @@
 //   npm run bench:shim                          # the built executable, dist/spiderpool-ts-ipam
 //   npm run bench:shim -- --runs 40 -- CMD ARGS  # another shim command line (ADR 0004 variants)
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startOperatorStub } from '../test/support/operator-stub.js';
 import { makePki } from '../test/support/pki.js';
@@ -91,6 +92,7 @@ try {
   }
 } finally {
   await stub.close();
+  rmSync(pki.dir, { recursive: true, force: true });
 }
 const shimColdMs = median(shimMs);
 const nodeEmptyMs = median(nodeMs);

@@ -1,6 +1,6 @@
 // The shim's logic in-process (run()), against a real gRPC server over TLS on 127.0.0.1.
 import { status } from '@grpc/grpc-js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorReason } from '../../operator/src/rpc/errors.js';
 import { rpcError } from '../../operator/src/rpc/grpc-service.js';
@@ -17,7 +17,10 @@ beforeAll(async () => {
   pki = makePki('node-1');
   stub = await startOperatorStub(pki);
 });
-afterAll(() => stub.close());
+afterAll(async () => {
+  await stub.close();
+  rmSync(pki.dir, { recursive: true, force: true });
+});
 beforeEach(() => {
   stub.received.length = 0;
   stub.handle({});

@@ -1,7 +1,7 @@
 // The minimal gRPC client against a hand-driven HTTP/2 server (node:http2 over TLS), for the wire
 // cases a well-behaved grpc-js server never produces: proxies' HTTP errors, resets, bad framing.
 import { constants, createSecureServer, type Http2SecureServer, type ServerHttp2Stream } from 'node:http2';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { encodeStatusDetails, GrpcCode } from '../../operator/src/rpc/errors.js';
 import { StatusResponse } from '../../operator/src/rpc/gen/spiderpool_ts/ipam/v1/ipam.js';
 import { IpamClient, RpcError } from '../src/rpc-client.js';
@@ -24,7 +24,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  rmSync(pki.dir, { recursive: true, force: true });
+});
 
 function client(timeoutMs = 2000): IpamClient {
   const { port } = server.address() as { port: number };

@@ -3,6 +3,7 @@
 // TLS on 127.0.0.1 in this process.
 import { status } from '@grpc/grpc-js';
 import { spawn, execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ErrorReason } from '../../operator/src/rpc/errors.js';
 import { rpcError } from '../../operator/src/rpc/grpc-service.js';
@@ -20,7 +21,10 @@ beforeAll(async () => {
   pki = makePki('node-1');
   stub = await startOperatorStub(pki);
 }, 120_000);
-afterAll(() => stub.close());
+afterAll(async () => {
+  await stub.close();
+  rmSync(pki.dir, { recursive: true, force: true });
+});
 beforeEach(() => {
   stub.received.length = 0;
   stub.handle({});
@@ -133,6 +137,7 @@ describe('TLS', () => {
   beforeAll(() => {
     other = makePki('node-1');
   });
+  afterAll(() => rmSync(other.dir, { recursive: true, force: true }));
 
   it('verifies the server name (SNI) against the certificate', async () => {
     stub.handle({ allocate: (_c, cb) => cb(null, ALLOCATED) });
