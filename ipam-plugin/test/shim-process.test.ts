@@ -37,9 +37,10 @@ interface ShimRun {
   json: Record<string, unknown> | undefined;
 }
 
-function runShim(env: Record<string, string | undefined>, stdin: string): Promise<ShimRun> {
+function runShim(env: Record<string, string | undefined>, stdin: string, command: string[] = [SHIM]): Promise<ShimRun> {
+  const [file, ...args] = command as [string, ...string[]];
   return new Promise((resolve, reject) => {
-    const child = spawn(SHIM, [], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c));
@@ -124,6 +125,15 @@ describe('the built shim executable', () => {
     const args = await runShim(cniEnv('ADD', { CNI_ARGS: 'K8S_POD_NAMESPACE=a;K8S_POD_NAME' }), netConf(stub.endpoint, pki));
     expect(args.json).toMatchObject({ code: 4, msg: 'CNI_ARGS: item 1 "K8S_POD_NAME" is not KEY=VALUE' });
     expect(stub.received).toHaveLength(0);
+  });
+
+  it('the ESM bundle (node dist/spiderpool-ts-ipam.mjs) answers the same', async () => {
+    stub.handle({ allocate: (_c, cb) => cb(null, ALLOCATED) });
+    const bundle = fileURLToPath(new URL('../dist/spiderpool-ts-ipam.mjs', import.meta.url));
+    const viaNode = await runShim(cniEnv('ADD'), netConf(stub.endpoint, pki), [process.execPath, bundle]);
+    const viaSea = await runShim(cniEnv('ADD'), netConf(stub.endpoint, pki));
+    expect(viaNode.exitCode).toBe(0);
+    expect(viaNode.json).toEqual(viaSea.json);
   });
 
   it('VERSION', async () => {
