@@ -1,0 +1,89 @@
+// Group commit over an in-memory store with the apiserver's CAS rules: batching, conflict
+// re-validation, seq-guarded release, create/delete at the edges, bounded retries.
+import { applyBatch, BlockCommitter, type Mutation } from '../../src/service/block-committer.js';
+import { slotOf } from '../../src/service/block-layout.js';
+import { MemoryBlockIO } from './memory-block-io.js';
+
+const ref = slotOf('pool-a', 4, '10.0.1.7').block;
+const alloc = (offset: number, uid: string): Mutation => ({ op: 'allocate', offset, entry: { uid, pod: `ns/${uid}`, nic: 'eth0' } });
+const noSleep = async () => {};
+
+describe('BlockCommitter', () => {
+  it('sends mutations submitted while a write is in flight together in the next write', async () => {
+    const io = new MemoryBlockIO();
+    const c = new BlockCommitter(io, { sleep: noSleep });
+    const first = c.submit(ref, 'u1', alloc(1, 'p1'));
+    // Same tick: joins the first write.
+    const second = c.submit(ref, 'u1', alloc(2, 'p2'));
+    await Promise.resolve();
+    const later = Array.from({ length: 50 }, (_, i) => c.submit(ref, 'u1', alloc(10 + i, `q${i}`)));
+    const outcomes = await Promise.all([first, second, ...later]);
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(io.calls.filter((x) => !x.startsWith('get'))).toEqual([`create ${ref.name}`, `replace ${ref.name}`]);
+    expect(c.stats()).toMatchObject({ writes: 2, mutations: 52, conflicts: 0 });
+    const block = io.blocks.get(ref.name)!;
+    expect(block.spec.allocated).toBe(52);
+    expect(new Set(Object.values(block.spec.allocations).map((e) => e.seq)).size).toBe(52);
+  });
+
+  it('re-reads on conflict and fails only the mutation whose address another writer took', async () => {
+    const io = new MemoryBlockIO();
+    const c = new BlockCommitter(io, { sleep: noSleep });
+    await c.submit(ref, 'u1', alloc(1, 'p1'));
+    io.beforeWrite = () => {
+      io.beforeWrite = undefined;
+      const b = structuredClone(io.blocks.get(ref.name)!);
+      b.spec.allocations['3'] = { uid: 'other', pod: 'ns/other', nic: 'eth0', seq: 99 };
+      b.spec.seq = 99;
+      io.store(b);
+    };
+    const [a, b] = await Promise.all([c.submit(ref, 'u1', alloc(2, 'p2')), c.submit(ref, 'u1', alloc(3, 'p3'))]);
+    expect(a).toMatchObject({ ok: true, entry: { uid: 'p2', seq: 100 } });
+    expect(b).toMatchObject({ ok: false, reason: 'taken', holder: { uid: 'other' } });
+    expect(c.stats().conflicts).toBe(1);
+    expect(io.blocks.get(ref.name)!.spec.allocations['3']!.uid).toBe('other');
+  });
+
+  it('releases only on a (uid, seq) match and deletes the block with its last entry', async () => {
+    const io = new MemoryBlockIO();
+    const c = new BlockCommitter(io, { sleep: noSleep });
+    const got = await c.submit(ref, 'u1', alloc(5, 'p1'));
+    if (!got.ok) throw new Error('allocate failed');
+    expect(await c.submit(ref, 'u1', { op: 'release', offset: 5, uid: 'p1', seq: got.entry.seq + 1 })).toMatchObject({ ok: false, reason: 'not-held' });
+    expect(await c.submit(ref, 'u1', { op: 'release', offset: 5, uid: 'p2', seq: got.entry.seq })).toMatchObject({ ok: false, reason: 'not-held' });
+    expect(io.blocks.has(ref.name)).toBe(true);
+    expect(await c.submit(ref, 'u1', { op: 'release', offset: 5, uid: 'p1', seq: got.entry.seq })).toMatchObject({ ok: true });
+    expect(io.blocks.has(ref.name)).toBe(false);
+    // Created again on the next allocation.
+    expect(await c.submit(ref, 'u1', alloc(5, 'p3'))).toMatchObject({ ok: true });
+  });
+
+  it('treats AlreadyExists on create as a conflict', async () => {
+    const io = new MemoryBlockIO();
+    const c = new BlockCommitter(io, { sleep: noSleep });
+    c.seed(ref, null);
+    io.beforeWrite = () => {
+      io.beforeWrite = undefined;
+      io.store(applyBatch(null, ref, 'u1', [alloc(9, 'rival')]).next);
+    };
+    expect(await c.submit(ref, 'u1', alloc(9, 'p1'))).toMatchObject({ ok: false, reason: 'taken' });
+    expect(await c.submit(ref, 'u1', alloc(8, 'p1'))).toMatchObject({ ok: true });
+  });
+
+  it('fails the batch with the block named after bounded retries', async () => {
+    const io = new MemoryBlockIO();
+    const c = new BlockCommitter(io, { sleep: noSleep, maxAttempts: 3 });
+    await c.submit(ref, 'u1', alloc(1, 'p1'));
+    io.beforeWrite = (_op, name) => io.store(io.blocks.get(name)!);
+    await expect(c.submit(ref, 'u1', alloc(2, 'p2'))).rejects.toThrow(`IPAMBlock ${ref.name}: still conflicting after 3 attempts`);
+    io.beforeWrite = undefined;
+    expect(await c.submit(ref, 'u1', alloc(2, 'p2'))).toMatchObject({ ok: true });
+  });
+
+  it('an allocate of a slot the same pod interface already holds is done, not taken', () => {
+    const { next } = applyBatch(null, ref, 'u1', [alloc(4, 'p1')]);
+    const again = applyBatch(next, ref, 'u1', [alloc(4, 'p1')]);
+    expect(again.changed).toBe(false);
+    expect(again.outcomes[0]).toMatchObject({ ok: true, entry: { uid: 'p1', seq: 1 } });
+  });
+});
