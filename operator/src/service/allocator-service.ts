@@ -1,0 +1,342 @@
+// The allocator's business logic behind the IPAM RPCs (proto/spiderpool_ts/ipam/v1/ipam.proto),
+// transport-free: the gRPC server and the in-process benchmark call the same methods. Each answer
+// that gives or frees an address is sent only after the IPAMBlock write carrying it succeeded.
+import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { BlockEntry } from '../api/internal/ipamblock.js';
+import type { IPVersion, Route as PoolRoute, SpiderIPPool } from '../api/v2beta1/types.js';
+import { ANNO_POD_ROUTES, parseRoutesAnnotation } from '../core/annotations/index.js';
+import { type Candidate, type SelectionConfig, selectPoolCandidates } from '../core/selection/index.js';
+import { type AllocationRecord, decideReuse } from '../core/workload/index.js';
+import type { Logger } from '../framework/logger.js';
+import { ErrorReason, GrpcCode } from '../rpc/errors.js';
+import type {
+  AllocateRequest,
+  AllocateResponse,
+  Attachment,
+  CheckRequest,
+  CheckResponse,
+  GCRequest,
+  GCResponse,
+  IPConfig,
+  ReleaseRequest,
+  ReleaseResponse,
+  Route,
+  StatusResponse,
+} from '../rpc/gen/spiderpool_ts/ipam/v1/ipam.js';
+import type { BlockCommitter, Mutation, Outcome } from './block-committer.js';
+import { slotOf } from './block-layout.js';
+import { IpamError, invalidArgument, notReady } from './errors.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import type { Held, PoolState } from './pool-state.js';
+
+export interface ClusterView {
+  /** The pod from the cache, else from the API (a brand-new pod may not be cached yet). */
+  pod(namespace: string, name: string): Promise<V1Pod | undefined>;
+  namespace(name: string): V1Namespace | undefined;
+  pools(): SpiderIPPool[];
+}
+
+export interface AllocatorServiceOptions {
+  committer: BlockCommitter;
+  cluster: ClusterView;
+  selection: SelectionConfig;
+  /** Spiderpool's enableStatefulSet; default true. */
+  statefulSetKeepsIPs?: boolean;
+  /** CNI GC spares allocations younger than this (an ADD may be in flight); default 60 s. */
+  gcGraceMs?: number;
+  log: Logger;
+  now?: () => Date;
+}
+
+export class AllocatorService {
+  private state: PoolState | undefined;
+  private notReadyWhy = 'state not rebuilt yet';
+  private readonly attachments = new KeyedMutex();
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: AllocatorServiceOptions) {
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Serve from this state (rebuilt from the blocks); undefined stops serving with `why`. */
+  setState(state: PoolState | undefined, why = 'state not rebuilt yet'): void {
+    this.state = state;
+    this.notReadyWhy = why;
+  }
+
+  get poolState(): PoolState | undefined {
+    return this.state;
+  }
+
+  status(): StatusResponse {
+    return this.state ? { ready: true, message: '' } : { ready: false, message: this.notReadyWhy };
+  }
+
+  async allocate(req: AllocateRequest): Promise<AllocateResponse> {
+    requireFields(req.containerId, 'container_id', req.ifname, 'ifname', req.nodeName, 'node_name');
+    const ref = req.pod ?? { namespace: '', name: '', uid: '' };
+    requireFields(ref.namespace, 'pod.namespace', ref.name, 'pod.name', ref.uid, 'pod.uid');
+    const state = this.ready();
+    const log = this.opts.log.child({ namespace: ref.namespace, name: ref.name, ifname: req.ifname, requestId: req.requestId });
+    return this.attachments.run(`${ref.uid}/${req.ifname}`, async () => {
+      const pod = await this.opts.cluster.pod(ref.namespace, ref.name);
+      if (pod === undefined) throw new IpamError(GrpcCode.NOT_FOUND, ErrorReason.PodNotFound, `pod ${ref.namespace}/${ref.name} is not in the API`);
+      const uid = pod.metadata?.uid ?? '';
+      if (uid !== ref.uid) {
+        throw new IpamError(GrpcCode.FAILED_PRECONDITION, ErrorReason.PodUidMismatch, `pod ${ref.namespace}/${ref.name} has uid ${uid}, not ${ref.uid}`, { uid });
+      }
+      checkNode(pod, req.nodeName);
+
+      const ns = this.opts.cluster.namespace(ref.namespace);
+      const annotations = pod.metadata?.annotations ?? {};
+      const selected = selectPoolCandidates({
+        pod: { namespace: ref.namespace, name: ref.name, labels: pod.metadata?.labels ?? {}, annotations, nodeName: req.nodeName },
+        namespaceLabels: ns?.metadata?.labels ?? {},
+        namespaceAnnotations: ns?.metadata?.annotations ?? {},
+        cniDefaults: { ipv4: req.defaultIpv4Ippool, ipv6: req.defaultIpv6Ippool },
+        ...(req.cleanGateway !== undefined ? { cniCleanGateway: req.cleanGateway } : {}),
+        nic: req.ifname,
+        pools: this.opts.cluster.pools(),
+        config: this.opts.selection,
+      });
+      if (!selected.ok) throw new IpamError(GrpcCode.FAILED_PRECONDITION, ErrorReason.NoCandidatePool, selected.error.message);
+      const sel = selected.value;
+      const requested: IPVersion[] = [...(sel.requested.v4 ? [4 as const] : []), ...(sel.requested.v6 ? [6 as const] : [])];
+
+      const owner = controllerOf(pod);
+      const entryBase = {
+        uid,
+        pod: `${ref.namespace}/${ref.name}`,
+        nic: req.ifname,
+        cid: req.containerId,
+        node: req.nodeName,
+        ...(req.networkName ? { net: req.networkName } : {}),
+        ...(owner ? { ok: `${owner.kind}/${owner.name}` } : {}),
+      };
+
+      const decision = decideReuse(state.forPod(ref.namespace, ref.name).map(toRecord), {
+        namespace: ref.namespace,
+        podName: ref.name,
+        podUID: uid,
+        nic: req.ifname,
+        ...(owner ? { ownerKind: owner.kind, ownerName: owner.name } : {}),
+        statefulSetKeepsIPs: this.opts.statefulSetKeepsIPs ?? true,
+        candidatePools: { 4: sel.v4.map((c) => c.name), 6: sel.v6.map((c) => c.name) },
+      });
+      for (const s of decision.stale) {
+        const h = state.get(s.record.pool, s.record.ip);
+        if (h === undefined) continue;
+        log.info('releasing stale allocation', { ip: h.ip, pool: h.pool, heldBy: h.entry.uid, why: s.reason });
+        await this.releaseHeld(state, h);
+      }
+
+      const got: Held[] = [];
+      try {
+        for (const r of decision.reuse) {
+          if (!requested.includes(r.family)) continue;
+          const h = state.get(r.pool, r.ip);
+          if (h === undefined) continue;
+          got.push(await this.refresh(state, h, { uid, cid: req.containerId, node: req.nodeName }));
+        }
+        for (const family of requested) {
+          if (got.some((h) => h.family === family)) continue;
+          got.push(await this.allocateIn(state, family === 4 ? sel.v4 : sel.v6, entryBase));
+        }
+      } catch (e) {
+        // All families or none: give back what this call took (reused records stay, they were the pod's).
+        const fresh = got.filter((h) => !decision.reuse.some((r) => r.pool === h.pool && r.ip === h.ip));
+        for (const h of fresh) await this.releaseHeld(state, h).catch((err: unknown) => log.error('rollback failed', { ip: h.ip, pool: h.pool, error: err }));
+        throw e;
+      }
+      log.info('allocated', { ips: got.map((h) => h.ip), pools: got.map((h) => h.pool), matchedBy: decision.matchedBy });
+      return this.response(got, sel.cleanGateway, annotations);
+    });
+  }
+
+  async release(req: ReleaseRequest): Promise<ReleaseResponse> {
+    requireFields(req.containerId, 'container_id', req.ifname, 'ifname', req.nodeName, 'node_name');
+    const state = this.ready();
+    const ref = req.pod ?? { namespace: '', name: '', uid: '' };
+    const key = ref.uid ? `${ref.uid}/${req.ifname}` : `node:${req.nodeName}/${req.containerId}/${req.ifname}`;
+    return this.attachments.run(key, async () => {
+      if (ref.namespace && ref.name) {
+        const pod = await this.opts.cluster.pod(ref.namespace, ref.name);
+        if (pod !== undefined && (!ref.uid || pod.metadata?.uid === ref.uid)) checkNode(pod, req.nodeName);
+      }
+      const wanted = new Set(req.ips.map((ip) => ip.split('/')[0]));
+      const held = this.attachmentHeld(state, req.containerId, req.ifname, req.nodeName, ref).filter((h) => wanted.size === 0 || wanted.has(h.ip));
+      if (held.length === 0) {
+        throw new IpamError(GrpcCode.NOT_FOUND, ErrorReason.AllocationNotFound, `nothing held for container ${req.containerId} interface ${req.ifname}`);
+      }
+      const released: string[] = [];
+      for (const h of held) if (await this.releaseHeld(state, h)) released.push(h.ip);
+      this.opts.log.info('released', { namespace: ref.namespace, name: ref.name, ifname: req.ifname, ips: released, requestId: req.requestId });
+      return { released };
+    });
+  }
+
+  async check(req: CheckRequest): Promise<CheckResponse> {
+    requireFields(req.containerId, 'container_id', req.ifname, 'ifname', req.nodeName, 'node_name');
+    const state = this.ready();
+    const ref = req.pod ?? { namespace: '', name: '', uid: '' };
+    const held = this.attachmentHeld(state, req.containerId, req.ifname, req.nodeName, ref);
+    if (held.length === 0) {
+      throw new IpamError(GrpcCode.NOT_FOUND, ErrorReason.AllocationNotFound, `nothing held for container ${req.containerId} interface ${req.ifname}`);
+    }
+    return { ips: held.map((h) => this.ipConfig(state, h)).sort((a, b) => a.version - b.version) };
+  }
+
+  async gc(req: GCRequest): Promise<GCResponse> {
+    requireFields(req.nodeName, 'node_name');
+    const state = this.ready();
+    const valid = new Set(req.validAttachments.map((a) => `${a.containerId}/${a.ifname}`));
+    const cutoff = this.now().getTime() - (this.opts.gcGraceMs ?? 60_000);
+    const released = new Map<string, Attachment>();
+    for (const h of state.forNode(req.nodeName)) {
+      if (req.networkName && h.entry.net && h.entry.net !== req.networkName) continue;
+      const key = `${h.entry.cid ?? ''}/${h.entry.nic}`;
+      if (valid.has(key)) continue;
+      if (h.entry.at === undefined || Date.parse(h.entry.at) > cutoff) continue;
+      if (await this.releaseHeld(state, h)) released.set(key, { containerId: h.entry.cid ?? '', ifname: h.entry.nic });
+    }
+    if (released.size > 0) this.opts.log.info('gc released', { node: req.nodeName, attachments: [...released.keys()], requestId: req.requestId });
+    return { released: [...released.values()] };
+  }
+
+  private ready(): PoolState {
+    if (this.state === undefined) throw notReady(this.notReadyWhy);
+    return this.state;
+  }
+
+  /** What this attachment holds: by pod uid when given, else by container id on the calling node. */
+  private attachmentHeld(state: PoolState, cid: string, nic: string, node: string, ref: { namespace: string; name: string; uid: string }): Held[] {
+    const candidates = ref.uid ? state.forAttachment(ref.uid, nic) : state.forNode(node).filter((h) => h.entry.nic === nic);
+    return candidates.filter(
+      (h) => h.entry.cid === cid && (!ref.namespace || !ref.name || h.entry.pod === `${ref.namespace}/${ref.name}`) && (!h.entry.node || h.entry.node === node),
+    );
+  }
+
+  /** Takes the first free address of the first candidate pool that has one, recording it durably. */
+  private async allocateIn(state: PoolState, candidates: readonly Candidate[], base: Omit<BlockEntry, 'seq' | 'at'>): Promise<Held> {
+    for (const c of candidates) {
+      const pool = state.pool(c.name);
+      if (pool === undefined) continue;
+      for (;;) {
+        const ip = pool.allocator.allocate();
+        if (ip === undefined) break;
+        const slot = slotOf(c.name, pool.family, ip);
+        let outcome: Outcome;
+        try {
+          outcome = await this.opts.committer.submit(slot.block, pool.pool.metadata.uid, { op: 'allocate', offset: slot.offset, entry: { ...base, at: this.now().toISOString() } });
+        } catch (e) {
+          // The write's fate is unknown; the block stays the authority (a later write re-reads it), so
+          // freeing the address in memory cannot hand it out twice.
+          pool.allocator.release(ip);
+          throw e;
+        }
+        if (outcome.ok) {
+          const held: Held = { pool: c.name, family: pool.family, ip, entry: outcome.entry };
+          state.add(held);
+          return held;
+        }
+        if (outcome.holder) state.add({ pool: c.name, family: pool.family, ip, entry: outcome.holder });
+        // Another writer holds it (a second operator): keep it marked held and try the next address.
+        this.opts.log.warn('address taken by another writer', { ip, pool: c.name, holder: outcome.holder?.pod });
+      }
+    }
+    const names = candidates.map((c) => c.name).join(',');
+    throw new IpamError(GrpcCode.RESOURCE_EXHAUSTED, ErrorReason.PoolExhausted, `no free address in pool(s) ${names}`, { pool: names });
+  }
+
+  /** Rewrites a reused record for this pod/sandbox (no write when nothing changed). */
+  private async refresh(state: PoolState, h: Held, set: { uid: string; cid: string; node: string }): Promise<Held> {
+    const pool = state.pool(h.pool);
+    const slot = slotOf(h.pool, h.family, h.ip);
+    const outcome = await this.commit(slot, pool?.pool.metadata.uid, { op: 'update', offset: slot.offset, uid: h.entry.uid, seq: h.entry.seq, set });
+    if (!outcome.ok) {
+      state.remove(h);
+      throw new IpamError(GrpcCode.UNAVAILABLE, ErrorReason.NotReady, `allocation ${h.ip} of pool ${h.pool} changed under us; retry`);
+    }
+    const next: Held = { ...h, entry: outcome.entry };
+    state.add(next);
+    return next;
+  }
+
+  /** Removes the record (uid + seq must still match), then frees the address. False when it was gone. */
+  private async releaseHeld(state: PoolState, h: Held): Promise<boolean> {
+    const pool = state.pool(h.pool);
+    const slot = slotOf(h.pool, h.family, h.ip);
+    const outcome = await this.commit(slot, pool?.pool.metadata.uid, { op: 'release', offset: slot.offset, uid: h.entry.uid, seq: h.entry.seq });
+    state.remove(h);
+    if (!outcome.ok && outcome.holder) state.add({ ...h, entry: outcome.holder });
+    return outcome.ok;
+  }
+
+  private commit(slot: ReturnType<typeof slotOf>, poolUID: string | undefined, m: Mutation): Promise<Outcome> {
+    return this.opts.committer.submit(slot.block, poolUID, m);
+  }
+
+  private response(got: Held[], cleanGateway: boolean, annotations: Record<string, string>): AllocateResponse {
+    const state = this.ready();
+    got.sort((a, b) => a.family - b.family);
+    const ips = got.map((h) => this.ipConfig(state, h));
+    const routes: Route[] = [];
+    for (const h of got) {
+      const spec = state.pool(h.pool)?.pool.spec;
+      for (const r of spec?.routes ?? []) routes.push({ dst: r.dst, gw: r.gw });
+      if (!cleanGateway && spec?.gateway) routes.push({ dst: h.family === 4 ? '0.0.0.0/0' : '::/0', gw: spec.gateway });
+    }
+    const raw = annotations[ANNO_POD_ROUTES];
+    if (raw !== undefined) {
+      const parsed = parseRoutesAnnotation(raw);
+      if (!parsed.ok) throw invalidArgument(`pod annotation ${ANNO_POD_ROUTES}`, parsed.error.message);
+      routes.push(...parsed.value.map((r: PoolRoute) => ({ dst: r.dst, gw: r.gw })));
+    }
+    return { ips, routes, dns: undefined };
+  }
+
+  private ipConfig(state: PoolState, h: Held): IPConfig {
+    const spec = state.pool(h.pool)?.pool.spec;
+    const prefix = spec?.subnet.split('/')[1] ?? (h.family === 4 ? '32' : '128');
+    return { version: h.family, address: `${h.ip}/${prefix}`, gateway: spec?.gateway ?? '', pool: h.pool, vlan: spec?.vlan ?? 0 };
+  }
+}
+
+function requireFields(...pairs: string[]): void {
+  for (let i = 0; i < pairs.length; i += 2) if (!pairs[i]) throw invalidArgument(pairs[i + 1]!);
+}
+
+function checkNode(pod: V1Pod, node: string): void {
+  const podNode = pod.spec?.nodeName ?? '';
+  if (podNode !== node) {
+    throw new IpamError(
+      GrpcCode.FAILED_PRECONDITION,
+      ErrorReason.PodNotOnNode,
+      `pod ${pod.metadata?.namespace}/${pod.metadata?.name} is ${podNode ? `on node ${podNode}` : 'not scheduled'}, not on ${node}`,
+      { node: podNode },
+    );
+  }
+}
+
+function controllerOf(pod: V1Pod): { kind: string; name: string } | undefined {
+  const ref = pod.metadata?.ownerReferences?.find((o) => o.controller) ?? pod.metadata?.ownerReferences?.[0];
+  return ref && { kind: ref.kind, name: ref.name };
+}
+
+function toRecord(h: Held): AllocationRecord {
+  const [namespace = '', podName = ''] = h.entry.pod.split('/');
+  const [ownerKind, ownerName] = h.entry.ok?.split('/') ?? [];
+  return {
+    ip: h.ip,
+    pool: h.pool,
+    family: h.family,
+    nic: h.entry.nic,
+    namespace,
+    podName,
+    podUID: h.entry.uid,
+    ...(ownerKind ? { ownerKind } : {}),
+    ...(ownerName ? { ownerName } : {}),
+    ...(h.entry.node ? { node: h.entry.node } : {}),
+    ...(h.entry.cid ? { containerID: h.entry.cid } : {}),
+  };
+}

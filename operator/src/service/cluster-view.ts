@@ -1,0 +1,31 @@
+// The allocator's read side of the cluster: informer caches for pods, namespaces, pools and
+// reserved IPs, and a GET for a pod the cache has not seen yet (the kubelet calls CNI ADD moments
+// after the pod is bound; our watch may be a few milliseconds behind).
+import { ApiException, type CoreV1Api, type KubernetesObject, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import type { SpiderIPPool, SpiderReservedIP } from '../api/v2beta1/types.js';
+import type { Informer } from '../framework/informer.js';
+import type { ClusterView } from './allocator-service.js';
+
+export interface ClusterInformers {
+  pods: Informer<V1Pod>;
+  namespaces: Informer<V1Namespace>;
+  pools: Informer<SpiderIPPool & KubernetesObject>;
+  reservedIPs: Informer<SpiderReservedIP & KubernetesObject>;
+}
+
+export function informerClusterView(inf: ClusterInformers, core: CoreV1Api): ClusterView {
+  return {
+    async pod(namespace, name) {
+      const cached = inf.pods.get(`${namespace}/${name}`);
+      if (cached !== undefined) return cached;
+      try {
+        return await core.readNamespacedPod({ namespace, name });
+      } catch (e) {
+        if (e instanceof ApiException && e.code === 404) return undefined;
+        throw new Error(`reading pod ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+    },
+    namespace: (name) => inf.namespaces.get(name),
+    pools: () => inf.pools.list(),
+  };
+}

@@ -1,0 +1,137 @@
+// Shared set-up for the allocator's integration tests and benchmark: the IPAMBlock CRD installed, a
+// throwaway namespace with real Pod objects bound to a fake node (no kubelet: nothing runs them, the
+// scheduler skips pods that already have spec.nodeName), SpiderIPPools, and allocator service
+// instances wired exactly as the operator wires them (informers, KubeBlockIO, group committer).
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import { IPAM_GROUP, IPAMBLOCK_PLURAL, IPAM_VERSION, LABEL_BLOCK_POOL, type IPAMBlock } from '../../../operator/src/api/internal/ipamblock.js';
+import type { SpiderIPPool, SpiderReservedIP } from '../../../operator/src/api/v2beta1/types.js';
+import { Informer } from '../../../operator/src/framework/informer.js';
+import { createLogger, type Logger } from '../../../operator/src/framework/logger.js';
+import { AllocatorService } from '../../../operator/src/service/allocator-service.js';
+import { KubeBlockIO } from '../../../operator/src/service/block-client.js';
+import { BlockCommitter } from '../../../operator/src/service/block-committer.js';
+import { poolLabelValue } from '../../../operator/src/service/block-layout.js';
+import { informerClusterView } from '../../../operator/src/service/cluster-view.js';
+import { rebuildState } from '../../../operator/src/service/rebuild.js';
+import { ensureCluster, kubectl, kubeconfigPath, repoRoot } from '../../support/cluster.js';
+import { waitFor } from '../helpers/wait.js';
+
+export const NODE = 'alloc-test-node';
+export const CRD_FILE = join(repoRoot, 'crds', 'internal', 'ipam.spiderpool-ts.io_ipamblocks.yaml');
+
+export interface Env {
+  kc: KubeConfig;
+  ns: string;
+  log: Logger;
+}
+
+export async function setUp(prefix: string): Promise<Env> {
+  await ensureCluster();
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  await kubectl(['apply', '--server-side', '-f', CRD_FILE]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipamblocks.ipam.spiderpool-ts.io']);
+  const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await kubectl(['create', 'namespace', ns]);
+  await waitFor(`serviceaccount default in ${ns}`, async () => {
+    const out = await kubectl(['get', 'serviceaccount', 'default', '-n', ns, '--ignore-not-found', '-o', 'name']);
+    return { ok: out.trim() !== '', detail: out };
+  }, 30_000, 200);
+  const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', defaultMeta: { test: prefix } });
+  return { kc, ns, log };
+}
+
+export async function tearDown(env: Env, pools: readonly string[]): Promise<void> {
+  await kubectl(['delete', 'namespace', env.ns, '--wait=false', '--ignore-not-found']);
+  for (const p of pools) {
+    await kubectl(['delete', 'ipamblocks.ipam.spiderpool-ts.io', '-l', `${LABEL_BLOCK_POOL}=${poolLabelValue(p)}`, '--ignore-not-found']);
+    await kubectl(['delete', 'spiderippool', p, '--ignore-not-found']);
+  }
+}
+
+/** A v4 pool of `count` addresses starting at `first` (inside `subnet`). */
+export async function createPool(name: string, subnet: string, ips: string, gateway?: string): Promise<void> {
+  const pool = {
+    apiVersion: 'spiderpool.spidernet.io/v2beta1',
+    kind: 'SpiderIPPool',
+    metadata: { name },
+    spec: { subnet, ips: [ips], ...(gateway ? { gateway } : {}) },
+  };
+  await kubectl(['apply', '-f', '-'], { input: JSON.stringify(pool) });
+}
+
+/** `count` pods named `<prefix>-<i>` on NODE, annotated for `pool`; returns name → uid. */
+export async function createPods(env: Env, prefix: string, count: number, pool: string): Promise<Map<string, string>> {
+  const items = Array.from({ length: count }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `${prefix}-${i}`, namespace: env.ns, labels: { app: prefix }, annotations: { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [pool] }) } },
+    spec: { nodeName: NODE, automountServiceAccountToken: false, containers: [{ name: 'c', image: 'registry.invalid/pause:1' }] },
+  }));
+  await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }), timeoutMs: 120_000 });
+  const list = JSON.parse(await kubectl(['get', 'pods', '-n', env.ns, '-l', `app=${prefix}`, '-o', 'json'])) as { items: V1Pod[] };
+  return new Map(list.items.map((p) => [p.metadata!.name!, p.metadata!.uid!]));
+}
+
+export interface Instance {
+  service: AllocatorService;
+  committer: BlockCommitter;
+  stop(): Promise<void>;
+}
+
+/** One allocator service as the operator builds it for a leadership term (caches, rebuild, serve). */
+export async function startInstance(env: Env, name: string): Promise<Instance> {
+  const { kc, ns } = env;
+  const log = env.log.child({ instance: name });
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const listCustom =
+    <T extends KubernetesObject>(group: string, version: string, plural: string) =>
+    (o: object) =>
+      custom.listClusterCustomObject({ group, version, plural, ...o }) as Promise<KubernetesListObject<T>>;
+  const pods = new Informer<V1Pod>({ name: 'pods', kubeConfig: kc, path: `/api/v1/namespaces/${ns}/pods`, list: (o) => core.listNamespacedPod({ namespace: ns, ...o }), log });
+  const namespaces = new Informer<V1Namespace>({ name: 'namespaces', kubeConfig: kc, path: '/api/v1/namespaces', list: (o) => core.listNamespace(o), log });
+  const pools = new Informer<SpiderIPPool & KubernetesObject>({
+    name: 'spiderippools',
+    kubeConfig: kc,
+    path: '/apis/spiderpool.spidernet.io/v2beta1/spiderippools',
+    list: listCustom('spiderpool.spidernet.io', 'v2beta1', 'spiderippools'),
+    log,
+  });
+  const reservedIPs = new Informer<SpiderReservedIP & KubernetesObject>({
+    name: 'spiderreservedips',
+    kubeConfig: kc,
+    path: '/apis/spiderpool.spidernet.io/v2beta1/spiderreservedips',
+    list: listCustom('spiderpool.spidernet.io', 'v2beta1', 'spiderreservedips'),
+    log,
+  });
+  const informers = [pods, namespaces, pools, reservedIPs];
+  for (const i of informers) i.start();
+  for (const i of informers) if (!(await i.waitForSync(30_000))) throw new Error(`informer did not sync for instance ${name}`);
+
+  const io = new KubeBlockIO(kc);
+  const committer = new BlockCommitter(io);
+  const service = new AllocatorService({
+    committer,
+    cluster: informerClusterView({ pods, namespaces, pools, reservedIPs }, core),
+    selection: { enableIPv4: true, enableIPv6: true, multusNamespace: 'kube-system' },
+    log,
+  });
+  service.setState(await rebuildState(io, committer, pools.list(), reservedIPs.list(), log));
+  return { service, committer, stop: async () => void (await Promise.all(informers.map((i) => i.stop()))) };
+}
+
+/** Every recorded (ip → pod uid) of `pool`, read straight from the IPAMBlocks. */
+export async function recordedAddresses(env: Env, pool: string): Promise<Map<string, string>> {
+  const custom = env.kc.makeApiClient(CustomObjectsApi);
+  const list = (await custom.listClusterCustomObject({ group: IPAM_GROUP, version: IPAM_VERSION, plural: IPAMBLOCK_PLURAL, labelSelector: `${LABEL_BLOCK_POOL}=${poolLabelValue(pool)}` })) as { items: IPAMBlock[] };
+  const out = new Map<string, string>();
+  for (const b of list.items) {
+    if (b.spec.pool !== pool) continue;
+    const base = b.spec.cidr.split('/')[0]!.split('.').slice(0, 3).join('.');
+    for (const [k, e] of Object.entries(b.spec.allocations)) out.set(`${base}.${k}`, e.uid);
+  }
+  return out;
+}
