@@ -1,8 +1,9 @@
 // npm run lint:crds — parse every CRD in crds/ and every fixture in tests/fixtures, print a summary,
-// exit 1 on structural problems: non-structural schema, CEL rules without a field-naming message or
-// without a JavaScript twin, CEL-covered lists/strings without maxItems/maxLength (the apiserver's
-// cost estimate needs bounds), printer columns that do not resolve, fixtures that do not behave as
-// their headers say. The apiserver (CEL compile + cost estimate) remains the final word.
+// exit 1 on structural problems: non-structural schema, CEL rules without a field-naming message,
+// CEL-covered lists/strings without maxItems/maxLength (the apiserver's cost estimate needs bounds),
+// printer columns that do not resolve, fixtures the structural schema does not treat as their headers
+// say (`rejected-by: cel` ones must pass it). CEL is not evaluated here: the apiserver (CEL compile,
+// cost estimate, every fixture) is checked by tests/integration/crds.test.ts.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,20 +36,21 @@ for (const { file } of crds) {
 const fixtures = loadFixtures(root);
 let valid = 0;
 let schemaRejected = 0;
-let celRejected = 0;
+let celOnly = 0;
 for (const fx of fixtures) {
   const r = checkFixture(fx, crds);
   problems.push(...r.problems);
   if (r.problems.length === 0) {
     if (fx.valid) valid++;
     else if (fx.rejectedBy === 'schema') schemaRejected++;
-    else celRejected++;
+    else celOnly++;
   }
 }
 console.log(
   `Fixtures (${fixtures.length}): ${valid} valid accepted, ${schemaRejected} rejected by the schema, ` +
-    `${celRejected} rejected by CEL (JavaScript twins; the apiserver has the final word)`,
+    `${celOnly} pass the schema and are left to CEL`,
 );
+console.log('CEL fixtures are checked by the apiserver in tests/integration/crds.test.ts');
 
 if (problems.length > 0) {
   console.error(`\n${problems.length} problem(s):`);
