@@ -369,8 +369,8 @@ cp_log "default namespace and ServiceAccount present"
 CRD_DIR="$REPO_ROOT/crds"
 if compgen -G "$CRD_DIR/*.yaml" >/dev/null || compgen -G "$CRD_DIR/*.yml" >/dev/null; then
   cp_log "installing CRDs from $CRD_DIR"
-  crd_out="$(k apply --server-side --force-conflicts --field-manager=spiderpool-ts-up -f "$CRD_DIR" -o name 2>&1)" ||
-    { printf '%s\n' "$crd_out" >&2; cp_log "FAILED: kubectl apply -f $CRD_DIR"; exit 1; }
+  crd_out="$(k apply --server-side --force-conflicts --field-manager=spiderpool-ts-up -k "$CRD_DIR" -o name 2>&1)" ||
+    { printf '%s\n' "$crd_out" >&2; cp_log "FAILED: kubectl apply -k $CRD_DIR"; exit 1; }
   mapfile -t crds < <(grep '^customresourcedefinition' <<<"$crd_out" || true)
   if ((${#crds[@]} > 0)); then
     k wait --for=condition=Established --timeout="${START_TIMEOUT}s" "${crds[@]}" >/dev/null ||
