@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import type { AllocateRequest } from '../../../operator/src/rpc/gen/spiderpool_ts/ipam/v1/ipam.js';
 import { IpamError } from '../../../operator/src/service/errors.js';
-import { createPods, createPool, type Env, type Instance, NODE, recordedAddresses, setUp, startInstance, tearDown } from './harness.js';
+import { createPods, createPool, type Env, type Instance, recordedAddresses, setUp, startInstance, tearDown } from './harness.js';
 
 jest.setTimeout(180_000);
 
@@ -26,7 +26,7 @@ const req = (name: string, uid: string, containerId = `cid-${name}`): AllocateRe
   netns: '/var/run/netns/x',
   ifname: 'eth0',
   pod: { namespace: env.ns, name, uid },
-  nodeName: NODE,
+  nodeName: env.node,
   defaultIpv4Ippool: [],
   defaultIpv6Ippool: [],
   requestId: `r-${name}`,
@@ -72,12 +72,12 @@ describe('allocator service', () => {
     expect(addressOf(again)).toBe(ips[0]);
 
     // (d) a late DEL of the old sandbox does not free what the new sandbox holds.
-    await expect(inst.service.release({ containerId: `cid-${name0}`, ifname: 'eth0', pod: { namespace: env.ns, name: name0, uid: uid0 }, nodeName: NODE, ips: [], requestId: 'd', networkName: '' })).rejects.toMatchObject({
+    await expect(inst.service.release({ containerId: `cid-${name0}`, ifname: 'eth0', pod: { namespace: env.ns, name: name0, uid: uid0 }, nodeName: env.node, ips: [], requestId: 'd', networkName: '' })).rejects.toMatchObject({
       reason: 'allocation-not-found',
     });
     expect((await recordedAddresses(env, poolA)).get(ips[0]!)).toBe(uid0);
     // The current sandbox's DEL frees it.
-    const rel = await inst.service.release({ containerId: 'cid-new-sandbox', ifname: 'eth0', pod: { namespace: env.ns, name: name0, uid: uid0 }, nodeName: NODE, ips: [], requestId: 'd2', networkName: '' });
+    const rel = await inst.service.release({ containerId: 'cid-new-sandbox', ifname: 'eth0', pod: { namespace: env.ns, name: name0, uid: uid0 }, nodeName: env.node, ips: [], requestId: 'd2', networkName: '' });
     expect(rel.released).toEqual([ips[0]]);
     expect((await recordedAddresses(env, poolA)).has(ips[0]!)).toBe(false);
 
@@ -119,7 +119,7 @@ describe('allocator service', () => {
     const err = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as IpamError);
     const wrongNode = await err(inst.service.allocate({ ...req(name, uid), nodeName: 'other-node' }));
     expect(wrongNode).toBeInstanceOf(IpamError);
-    expect(wrongNode).toMatchObject({ code: 9, reason: 'pod-not-on-node', metadata: { node: NODE } });
+    expect(wrongNode).toMatchObject({ code: 9, reason: 'pod-not-on-node', metadata: { node: env.node } });
     expect(await err(inst.service.allocate(req('no-such-pod', 'u')))).toMatchObject({ code: 5, reason: 'pod-not-found' });
     expect(await err(inst.service.allocate(req(name, 'wrong-uid')))).toMatchObject({ code: 9, reason: 'pod-uid-mismatch', metadata: { uid } });
     expect(await err(inst.service.allocate({ ...req(name, uid), ifname: '' }))).toMatchObject({ code: 3, reason: 'invalid-argument', metadata: { field: 'ifname' } });

@@ -1,6 +1,7 @@
 // Shared set-up for the allocator's integration tests and benchmark: the IPAMBlock CRD installed, a
-// throwaway namespace with real Pod objects bound to a fake node (no kubelet: nothing runs them, the
-// scheduler skips pods that already have spec.nodeName), SpiderIPPools, and allocator service
+// throwaway namespace with real Pod objects bound to a Node object that no kubelet serves (nothing runs
+// the pods; the scheduler skips pods that already have spec.nodeName; the Node must exist, or the
+// controller-manager's pod GC deletes them as orphans after 40 s), SpiderIPPools, and allocator service
 // instances wired exactly as the operator wires them (informers, KubeBlockIO, group committer).
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -18,12 +19,13 @@ import { rebuildState } from '../../../operator/src/service/rebuild.js';
 import { ensureCluster, kubectl, kubeconfigPath, repoRoot } from '../../support/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
-export const NODE = 'alloc-test-node';
 export const CRD_FILE = join(repoRoot, 'crds', 'internal', 'ipam.spiderpool-ts.io_ipamblocks.yaml');
 
 export interface Env {
   kc: KubeConfig;
   ns: string;
+  /** The fake node every test pod is bound to. */
+  node: string;
   log: Logger;
 }
 
@@ -34,17 +36,20 @@ export async function setUp(prefix: string): Promise<Env> {
   await kubectl(['apply', '--server-side', '-f', CRD_FILE]);
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipamblocks.ipam.spiderpool-ts.io']);
   const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const node = `${ns}-node`;
   await kubectl(['create', 'namespace', ns]);
+  await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: { 'spiderpool-ts.io/test': prefix } } }) });
   await waitFor(`serviceaccount default in ${ns}`, async () => {
     const out = await kubectl(['get', 'serviceaccount', 'default', '-n', ns, '--ignore-not-found', '-o', 'name']);
     return { ok: out.trim() !== '', detail: out };
   }, 30_000, 200);
   const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', defaultMeta: { test: prefix } });
-  return { kc, ns, log };
+  return { kc, ns, node, log };
 }
 
 export async function tearDown(env: Env, pools: readonly string[]): Promise<void> {
   await kubectl(['delete', 'namespace', env.ns, '--wait=false', '--ignore-not-found']);
+  await kubectl(['delete', 'node', env.node, '--ignore-not-found']);
   for (const p of pools) {
     await kubectl(['delete', 'ipamblocks.ipam.spiderpool-ts.io', '-l', `${LABEL_BLOCK_POOL}=${poolLabelValue(p)}`, '--ignore-not-found']);
     await kubectl(['delete', 'spiderippool', p, '--ignore-not-found']);
@@ -62,13 +67,16 @@ export async function createPool(name: string, subnet: string, ips: string, gate
   await kubectl(['apply', '-f', '-'], { input: JSON.stringify(pool) });
 }
 
-/** `count` pods named `<prefix>-<i>` on NODE, annotated for `pool`; returns name → uid. */
+/**
+ * `count` pods named `<prefix>-<i>` on env.node, annotated for `pool`; returns name → uid. They
+ * tolerate everything: the node never becomes Ready, and its NoExecute taints would evict them.
+ */
 export async function createPods(env: Env, prefix: string, count: number, pool: string): Promise<Map<string, string>> {
   const items = Array.from({ length: count }, (_, i) => ({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: `${prefix}-${i}`, namespace: env.ns, labels: { app: prefix }, annotations: { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [pool] }) } },
-    spec: { nodeName: NODE, automountServiceAccountToken: false, containers: [{ name: 'c', image: 'registry.invalid/pause:1' }] },
+    spec: { nodeName: env.node, tolerations: [{ operator: 'Exists' }], automountServiceAccountToken: false, containers: [{ name: 'c', image: 'registry.invalid/pause:1' }] },
   }));
   await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }), timeoutMs: 120_000 });
   const list = JSON.parse(await kubectl(['get', 'pods', '-n', env.ns, '-l', `app=${prefix}`, '-o', 'json'])) as { items: V1Pod[] };

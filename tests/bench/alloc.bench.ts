@@ -1,0 +1,67 @@
+// npm run bench:alloc — Allocate throughput and latency against the real kube-apiserver, for 1, 50
+// and 500 concurrent callers. One JSON line per concurrency on stdout:
+//   {"concurrency":N,"allocPerSec":…,"p50Ms":…,"p99Ms":…,"writesPerAlloc":…}
+// The callers invoke the allocator service in-process (AllocatorService.allocate, exactly what the
+// gRPC handler calls), so the figures are the operator's side: pod lookup, selection, choice and the
+// durable group-committed IPAMBlock write; gRPC/TLS and the shim are not included. Progress on stderr.
+// Each round uses the same pods: everything is released (untimed) before the next round.
+import { randomBytes } from 'node:crypto';
+import { percentile } from '../nodesim/metrics.js';
+import { createPods, createPool, setUp, startInstance, tearDown } from '../integration/allocator/harness.js';
+
+const ROUNDS = [
+  { concurrency: 1, allocations: 300 },
+  { concurrency: 50, allocations: 1500 },
+  { concurrency: 500, allocations: 2000 },
+];
+const progress = (msg: string) => process.stderr.write(`[bench:alloc] ${msg}\n`);
+
+const env = await setUp('bench-alloc');
+const pool = `bench-alloc-${randomBytes(3).toString('hex')}`;
+try {
+  await createPool(pool, '10.253.0.0/16', '10.253.0.0-10.253.15.255');
+  const podCount = Math.max(...ROUNDS.map((r) => r.allocations));
+  progress(`creating ${podCount} pods in ${env.ns}`);
+  const pods = [...(await createPods(env, 'b', podCount, pool))];
+  const inst = await startInstance(env, 'bench');
+  const svc = inst.service;
+  const cid = (name: string) => `cid-${name}`;
+
+  for (const { concurrency, allocations } of ROUNDS) {
+    progress(`concurrency ${concurrency}: ${allocations} allocations`);
+    const before = inst.committer.stats();
+    const latencies: number[] = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = next++; i < allocations; i = next++) {
+          const [name, uid] = pods[i]!;
+          const t = performance.now();
+          await svc.allocate({ containerId: cid(name), netns: '', ifname: 'eth0', pod: { namespace: env.ns, name, uid }, nodeName: env.node, defaultIpv4Ippool: [], defaultIpv6Ippool: [], requestId: '', networkName: '' });
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const after = inst.committer.stats();
+    latencies.sort((a, b) => a - b);
+    console.log(
+      JSON.stringify({
+        concurrency,
+        allocPerSec: Math.round(allocations / seconds),
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        writesPerAlloc: Math.round(((after.writes - before.writes) / (after.mutations - before.mutations)) * 1000) / 1000,
+      }),
+    );
+    progress(`releasing ${allocations}`);
+    await Promise.all(
+      pods.slice(0, allocations).map(([name, uid]) => svc.release({ containerId: cid(name), ifname: 'eth0', pod: { namespace: env.ns, name, uid }, nodeName: env.node, ips: [], requestId: '', networkName: '' })),
+    );
+  }
+  await inst.stop();
+} finally {
+  progress('cleaning up');
+  await tearDown(env, [pool]);
+}
