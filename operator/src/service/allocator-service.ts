@@ -227,7 +227,7 @@ export class AllocatorService {
         const slot = slotOf(c.name, pool.family, ip);
         let outcome: Outcome;
         try {
-          outcome = await this.opts.committer.submit(slot.block, pool.pool.metadata.uid, { op: 'allocate', offset: slot.offset, entry: { ...base, at: this.now().toISOString() } });
+          outcome = await this.opts.committer.submit(slot.block, pool.pool.metadata.uid, { op: 'allocate', offset: slot.offset, entry: { ...base, at: this.now().toISOString().replace(/\.\d+Z$/, 'Z') } });
         } catch (e) {
           // The write's fate is unknown; the block stays the authority (a later write re-reads it), so
           // freeing the address in memory cannot hand it out twice.

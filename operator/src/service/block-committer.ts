@@ -10,7 +10,7 @@
 // batch re-validated against it: an address that someone else now holds fails that one mutation
 // (the caller picks another address), the rest are written. Retries back off with jitter and are
 // bounded; when they run out the batch fails with an error naming the block.
-import { BLOCK_SIZE, IPAM_API_VERSION, LABEL_BLOCK_POOL, type BlockEntry, type IPAMBlock } from '../api/internal/ipamblock.js';
+import { BLOCK_SIZE, IPAM_API_VERSION, LABEL_BLOCK_POOL, decodeEntry, encodeEntry, type BlockEntry, type IPAMBlock } from '../api/internal/ipamblock.js';
 import { BlockConflict, type BlockIO } from './block-client.js';
 import { type BlockRef, poolLabelValue } from './block-layout.js';
 
@@ -189,18 +189,20 @@ export function applyBatch(
   poolUID: string | undefined,
   batch: readonly Mutation[],
 ): { next: IPAMBlock; outcomes: Outcome[]; changed: boolean } {
-  const allocations: Record<string, BlockEntry> = { ...(base?.spec.allocations ?? {}) };
+  const allocations: Record<string, string> = { ...(base?.spec.allocations ?? {}) };
   let seq = base?.spec.seq ?? 0;
   let changed = false;
   const outcomes = batch.map((m): Outcome => {
     if (!Number.isInteger(m.offset) || m.offset < 0 || m.offset >= BLOCK_SIZE) throw new RangeError(`block offset ${m.offset} outside 0..255`);
     const key = String(m.offset);
-    const held = allocations[key];
+    const raw = allocations[key];
+    const held = raw === undefined ? undefined : decodeEntry(raw);
+    if (held instanceof Error) throw new Error(`IPAMBlock ${ref.name} slot ${key}: ${held.message}`);
     if (m.op === 'allocate') {
       // Our own earlier write (e.g. one whose answer was lost) counts as done, not as taken.
       if (held !== undefined) return held.uid === m.entry.uid && held.nic === m.entry.nic ? { ok: true, entry: held } : { ok: false, reason: 'taken', holder: held };
       const entry: BlockEntry = { ...m.entry, seq: ++seq };
-      allocations[key] = entry;
+      allocations[key] = encodeEntry(entry);
       changed = true;
       return { ok: true, entry };
     }
@@ -211,8 +213,9 @@ export function applyBatch(
       return { ok: true, entry: held };
     }
     const entry: BlockEntry = { ...held, ...m.set };
-    if (JSON.stringify(entry) !== JSON.stringify(held)) changed = true;
-    allocations[key] = entry;
+    const text = encodeEntry(entry);
+    if (text !== raw) changed = true;
+    allocations[key] = text;
     return { ok: true, entry };
   });
   const next: IPAMBlock = {

@@ -2,7 +2,7 @@
 // next) and an index of the recorded allocations by attachment (pod UID + interface), by pod
 // name (StatefulSet identity) and by node (CNI GC). It is a cache of the IPAMBlocks, rebuilt from a
 // list of them on start and on every new leadership term, never carried over from memory.
-import type { BlockEntry, IPAMBlock } from '../api/internal/ipamblock.js';
+import { type BlockEntry, type IPAMBlock, decodeEntry } from '../api/internal/ipamblock.js';
 import type { IPVersion, SpiderIPPool, SpiderReservedIP } from '../api/v2beta1/types.js';
 import { PoolAllocator, ResizeConflictError, allocatableSet } from '../core/allocator/index.js';
 import { addressAt } from './block-layout.js';
@@ -48,10 +48,17 @@ export class PoolState {
     }
     for (const b of blocks) {
       const family: IPVersion = b.spec.cidr.includes(':') ? 6 : 4;
-      for (const [key, entry] of Object.entries(b.spec.allocations)) {
+      for (const [key, text] of Object.entries(b.spec.allocations)) {
         const ip = addressAt(family, b.spec.cidr, Number(key));
-        state.add({ pool: b.spec.pool, family, ip, entry });
         const p = state.pools.get(b.spec.pool);
+        const entry = decodeEntry(text);
+        if (entry instanceof Error) {
+          // Unreadable, but recorded: nobody else may get the address until a human fixes the block.
+          if (p !== undefined) tryClaim(p.allocator, ip);
+          problems.push({ pool: b.spec.pool, message: `block ${b.metadata.name} slot ${key} (${ip}): ${entry.message}` });
+          continue;
+        }
+        state.add({ pool: b.spec.pool, family, ip, entry });
         try {
           p?.allocator.claim(ip);
         } catch (e) {

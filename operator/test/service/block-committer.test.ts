@@ -1,5 +1,6 @@
 // Group commit over an in-memory store with the apiserver's CAS rules: batching, conflict
 // re-validation, seq-guarded release, create/delete at the edges, bounded retries.
+import { decodeEntry, encodeEntry, type BlockEntry } from '../../src/api/internal/ipamblock.js';
 import { applyBatch, BlockCommitter, type Mutation } from '../../src/service/block-committer.js';
 import { slotOf } from '../../src/service/block-layout.js';
 import { MemoryBlockIO } from './memory-block-io.js';
@@ -23,7 +24,7 @@ describe('BlockCommitter', () => {
     expect(c.stats()).toMatchObject({ writes: 2, mutations: 52, conflicts: 0 });
     const block = io.blocks.get(ref.name)!;
     expect(block.spec.allocated).toBe(52);
-    expect(new Set(Object.values(block.spec.allocations).map((e) => e.seq)).size).toBe(52);
+    expect(new Set(Object.values(block.spec.allocations).map((e) => (decodeEntry(e) as BlockEntry).seq)).size).toBe(52);
   });
 
   it('re-reads on conflict and fails only the mutation whose address another writer took', async () => {
@@ -33,7 +34,7 @@ describe('BlockCommitter', () => {
     io.beforeWrite = () => {
       io.beforeWrite = undefined;
       const b = structuredClone(io.blocks.get(ref.name)!);
-      b.spec.allocations['3'] = { uid: 'other', pod: 'ns/other', nic: 'eth0', seq: 99 };
+      b.spec.allocations['3'] = encodeEntry({ uid: 'other', pod: 'ns/other', nic: 'eth0', seq: 99 });
       b.spec.seq = 99;
       io.store(b);
     };
@@ -41,7 +42,7 @@ describe('BlockCommitter', () => {
     expect(a).toMatchObject({ ok: true, entry: { uid: 'p2', seq: 100 } });
     expect(b).toMatchObject({ ok: false, reason: 'taken', holder: { uid: 'other' } });
     expect(c.stats().conflicts).toBe(1);
-    expect(io.blocks.get(ref.name)!.spec.allocations['3']!.uid).toBe('other');
+    expect(decodeEntry(io.blocks.get(ref.name)!.spec.allocations['3']!)).toMatchObject({ uid: 'other' });
   });
 
   it('releases only on a (uid, seq) match and deletes the block with its last entry', async () => {
@@ -78,6 +79,15 @@ describe('BlockCommitter', () => {
     await expect(c.submit(ref, 'u1', alloc(2, 'p2'))).rejects.toThrow(`IPAMBlock ${ref.name}: still conflicting after 3 attempts`);
     io.beforeWrite = undefined;
     expect(await c.submit(ref, 'u1', alloc(2, 'p2'))).toMatchObject({ ok: true });
+  });
+
+  it('encodes entries compactly and decodes them back, refusing malformed ones with the format', () => {
+    const e: BlockEntry = { uid: 'u-1', seq: 7, pod: 'ns/web-0', nic: 'net1', cid: 'abc', node: 'n1', at: '2026-11-21T19:00:00Z', ok: 'StatefulSet/web', net: 'mac vlan/1' };
+    expect(encodeEntry(e)).toBe('u-1 7 ns/web-0 net1 abc n1 2026-11-21T19:00:00Z StatefulSet/web mac%20vlan%2F1');
+    expect(decodeEntry(encodeEntry(e))).toEqual(e);
+    expect(decodeEntry(encodeEntry({ uid: 'u', seq: 1, pod: 'a/b', nic: 'eth0' }))).toEqual({ uid: 'u', seq: 1, pod: 'a/b', nic: 'eth0' });
+    expect(decodeEntry('u 0 a/b eth0 - - - - -')).toBeInstanceOf(Error);
+    expect(String(decodeEntry('garbage'))).toMatch(/expected "<uid> <seq>/);
   });
 
   it('an allocate of a slot the same pod interface already holds is done, not taken', () => {

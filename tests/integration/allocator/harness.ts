@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
-import { IPAM_GROUP, IPAMBLOCK_PLURAL, IPAM_VERSION, LABEL_BLOCK_POOL, type IPAMBlock } from '../../../operator/src/api/internal/ipamblock.js';
+import { IPAM_GROUP, IPAMBLOCK_PLURAL, IPAM_VERSION, LABEL_BLOCK_POOL, decodeEntry, type IPAMBlock } from '../../../operator/src/api/internal/ipamblock.js';
 import type { SpiderIPPool, SpiderReservedIP } from '../../../operator/src/api/v2beta1/types.js';
 import { Informer } from '../../../operator/src/framework/informer.js';
 import { createLogger, type Logger } from '../../../operator/src/framework/logger.js';
@@ -33,7 +33,7 @@ export async function setUp(prefix: string): Promise<Env> {
   await ensureCluster();
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
-  await kubectl(['apply', '--server-side', '-f', CRD_FILE]);
+  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=spiderpool-ts-tests', '-f', CRD_FILE]);
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipamblocks.ipam.spiderpool-ts.io']);
   const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
   const node = `${ns}-node`;
@@ -139,7 +139,11 @@ export async function recordedAddresses(env: Env, pool: string): Promise<Map<str
   for (const b of list.items) {
     if (b.spec.pool !== pool) continue;
     const base = b.spec.cidr.split('/')[0]!.split('.').slice(0, 3).join('.');
-    for (const [k, e] of Object.entries(b.spec.allocations)) out.set(`${base}.${k}`, e.uid);
+    for (const [k, text] of Object.entries(b.spec.allocations)) {
+      const e = decodeEntry(text);
+      if (e instanceof Error) throw e;
+      out.set(`${base}.${k}`, e.uid);
+    }
   }
   return out;
 }
