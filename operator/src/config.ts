@@ -1,0 +1,99 @@
+// The operator's configuration, from environment variables (the Deployment sets them). Every
+// problem is reported at once, each naming its variable, before anything starts.
+import { readFileSync } from 'node:fs';
+
+export interface OperatorConfig {
+  /** Empty: in-cluster (service account) or ~/.kube/config, as client-node's loadFromDefault. */
+  kubeconfig: string;
+  podName: string;
+  /** Namespace of the leader-election Lease (the operator's own). */
+  namespace: string;
+  leaseName: string;
+  grpcHost: string;
+  grpcPort: number;
+  /** host:port followers name as the leader's address (the Lease holder identity carries it). */
+  advertiseAddress: string;
+  tls: { certChain: Buffer; privateKey: Buffer; clientCA: Buffer };
+  healthPort: number;
+  enableIPv4: boolean;
+  enableIPv6: boolean;
+  statefulSetKeepsIPs: boolean;
+  gcGraceMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
+  const problems: string[] = [];
+  const str = (name: string, fallback?: string): string => {
+    const v = env[name]?.trim();
+    if (v) return v;
+    if (fallback === undefined) problems.push(`${name} is required`);
+    return fallback ?? '';
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) problems.push(`${name}=${JSON.stringify(raw)}: expected an integer in ${min}..${max}`);
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name]?.trim().toLowerCase();
+    if (!raw) return fallback;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    problems.push(`${name}=${JSON.stringify(env[name])}: expected true or false`);
+    return fallback;
+  };
+  const file = (name: string): Buffer => {
+    const path = str(name);
+    if (!path) return Buffer.alloc(0);
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      problems.push(`${name}=${path}: cannot read: ${(e as Error).message}`);
+      return Buffer.alloc(0);
+    }
+  };
+
+  const podName = str('POD_NAME');
+  const grpcPort = int('GRPC_PORT', 9443, 1, 65535);
+  const advertise = env.GRPC_ADVERTISE_ADDRESS?.trim() || (env.POD_IP?.trim() ? `${env.POD_IP.trim()}:${grpcPort}` : '');
+  if (!advertise) problems.push('GRPC_ADVERTISE_ADDRESS (or POD_IP) is required: followers name the leader by it');
+  else if (!/^[^\s@]+:\d{1,5}$/.test(advertise)) problems.push(`GRPC_ADVERTISE_ADDRESS=${JSON.stringify(advertise)}: expected host:port`);
+  const config: OperatorConfig = {
+    kubeconfig: env.KUBECONFIG?.trim() ?? '',
+    podName,
+    namespace: str('POD_NAMESPACE'),
+    leaseName: str('LEASE_NAME', 'spiderpool-ts-operator'),
+    grpcHost: str('GRPC_HOST', '0.0.0.0'),
+    grpcPort,
+    advertiseAddress: advertise,
+    tls: { certChain: file('TLS_CERT_FILE'), privateKey: file('TLS_KEY_FILE'), clientCA: file('CLIENT_CA_FILE') },
+    healthPort: int('HEALTH_PORT', 8080, 0, 65535),
+    enableIPv4: bool('ENABLE_IPV4', true),
+    enableIPv6: bool('ENABLE_IPV6', true),
+    statefulSetKeepsIPs: bool('STATEFULSET_KEEPS_IPS', true),
+    gcGraceMs: int('GC_GRACE_SECONDS', 60, 0, 86_400) * 1000,
+    logLevel: str('LOG_LEVEL', 'info'),
+  };
+  if (podName.includes('@')) problems.push(`POD_NAME=${JSON.stringify(podName)}: must not contain "@" (it separates name and address in the Lease identity)`);
+  if (!config.enableIPv4 && !config.enableIPv6) problems.push('ENABLE_IPV4 and ENABLE_IPV6 are both false: no family to allocate');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** The Lease holder identity: `<pod>@<host:port>`, so followers can name the leader's address. */
+export const leaseIdentity = (c: OperatorConfig): string => `${c.podName}@${c.advertiseAddress}`;
+
+/** The gRPC address in a holder identity; undefined for a holder of another format. */
+export function leaderAddress(identity: string | undefined): string | undefined {
+  const at = identity?.lastIndexOf('@') ?? -1;
+  return at > 0 ? identity!.slice(at + 1) : undefined;
+}
