@@ -8,6 +8,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { Result } from '../core/annotations/result.js';
@@ -160,7 +161,8 @@ function post(opts: EnrollClientOptions, caPem: string, token: string, csrPem: s
       {
         method: 'POST',
         ca: caPem,
-        servername: opts.serverName ?? url.hostname,
+        // SNI carries names only (RFC 6066); an IP host is checked against the IP SANs.
+        ...(isIP(opts.serverName ?? url.hostname.replace(/^\[|\]$/g, '')) ? {} : { servername: opts.serverName ?? url.hostname }),
         ...(opts.serverName ? { checkServerIdentity: checkAgainst(opts.serverName) } : {}),
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/pkcs10', 'content-length': Buffer.byteLength(csrPem) },
         timeout: opts.timeoutMs ?? 15_000,
