@@ -60,7 +60,12 @@ const req = (name: string, uid: string, cid = `c-${name}`): AllocateRequest => (
 });
 
 const recorded = (io: MemoryBlockIO) =>
-  [...io.blocks.values()].flatMap((b) => blockEntries(b).map(({ offset, entry }) => ({ block: b.spec.cidr, offset, entry })));
+  [...io.blocks.values()].flatMap((b) =>
+    blockEntries(b).map(({ offset, entry }) => {
+      if (entry instanceof Error) throw entry;
+      return { block: b.spec.cidr, offset, entry };
+    }),
+  );
 
 describe('AllocatorService', () => {
   it('is not ready until it has state', async () => {
