@@ -14,6 +14,7 @@ import { KubeBlockIO } from './service/block-client.js';
 import { BlockCommitter } from './service/block-committer.js';
 import { informerClusterView } from './service/cluster-view.js';
 import { IpamGrpcServer } from './service/grpc-server.js';
+import { podReleaseController } from './service/pod-release.js';
 
 let config;
 try {
@@ -53,10 +54,15 @@ const service = new AllocatorService({
   log: log.child({ component: 'allocator' }),
 });
 
+const podRelease = podReleaseController({ service, pods, log });
+const term = allocatorTermController({ service, io, committer, pools, reservedIPs, log, afterRebuild: (state) => state.podKeys().forEach((k) => podRelease.enqueue(k)) });
 const manager = new Manager({
   log,
   caches: [pods, namespaces, pools, reservedIPs],
-  controllers: [{ controller: allocatorTermController({ service, io, committer, pools, reservedIPs, log }), leaderOnly: true }],
+  controllers: [
+    { controller: term, leaderOnly: true },
+    { controller: podRelease, leaderOnly: true },
+  ],
   leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config) },
   healthPort: config.healthPort,
 });

@@ -203,6 +203,28 @@ export class AllocatorService {
     return { released: [...released.values()] };
   }
 
+  /**
+   * Releases what a pod that no longer exists still holds (its CNI DEL was missed: node gone, runtime
+   * crash). Nothing while the pod exists — a same-named successor is the ADD path's business
+   * (decideReuse). StatefulSet records are kept when StatefulSets keep their IPs: the successor pod
+   * of that name takes them over. Returns the released addresses.
+   */
+  async releaseDeletedPod(namespace: string, name: string): Promise<string[]> {
+    const state = this.ready();
+    const held = state.forPod(namespace, name);
+    if (held.length === 0 || (await this.opts.cluster.pod(namespace, name)) !== undefined) return [];
+    const keepSts = this.opts.statefulSetKeepsIPs ?? true;
+    const released: string[] = [];
+    for (const h of held) {
+      if (keepSts && h.entry.ok?.startsWith('StatefulSet/')) continue;
+      await this.attachments.run(`${h.entry.uid}/${h.entry.nic}`, async () => {
+        if (await this.releaseHeld(state, h)) released.push(h.ip);
+      });
+    }
+    if (released.length > 0) this.opts.log.info('released addresses of a deleted pod', { namespace, name, ips: released });
+    return released;
+  }
+
   private ready(): PoolState {
     if (this.state === undefined) throw notReady(this.notReadyWhy);
     return this.state;

@@ -11,7 +11,7 @@ import type { Logger } from '../framework/logger.js';
 import type { AllocatorService } from './allocator-service.js';
 import type { BlockIO } from './block-client.js';
 import type { BlockCommitter } from './block-committer.js';
-import { reservedAddresses } from './pool-state.js';
+import { type PoolState, reservedAddresses } from './pool-state.js';
 import { rebuildState } from './rebuild.js';
 
 const TERM = 'term';
@@ -23,6 +23,8 @@ export interface AllocatorTermOptions {
   committer: BlockCommitter;
   pools: Informer<SpiderIPPool & KubernetesObject>;
   reservedIPs: Informer<SpiderReservedIP & KubernetesObject>;
+  /** Called once the term's state is served, e.g. to sweep records of pods deleted meanwhile. */
+  afterRebuild?: (state: PoolState) => void;
   log: Logger;
 }
 
@@ -45,6 +47,7 @@ export function allocatorTermController(opts: AllocatorTermOptions): Controller 
         if (ctx.signal.aborted) return;
         service.setState(state);
         ctx.signal.addEventListener('abort', () => service.setState(undefined, 'not leading'), { once: true });
+        opts.afterRebuild?.(state);
         return;
       }
       const state = service.poolState;

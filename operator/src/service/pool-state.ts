@@ -120,6 +120,11 @@ export class PoolState {
     return [...(this.byPod.get(`${namespace}/${name}`) ?? [])];
   }
 
+  /** `namespace/name` of every pod with a record. */
+  podKeys(): string[] {
+    return [...this.byPod.keys()];
+  }
+
   forNode(node: string): Held[] {
     return [...(this.byNode.get(node) ?? [])];
   }

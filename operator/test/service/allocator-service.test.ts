@@ -117,6 +117,20 @@ describe('AllocatorService', () => {
     expect((await check('new')).ips.map((i) => i.address)).toEqual(['10.0.0.10/24']);
   });
 
+  it('releases the records of a deleted pod, but not of a live one nor a StatefulSet pod', async () => {
+    const { io, service, pods } = await setup([pool('p', '10.0.0.0/24', ['10.0.0.10-10.0.0.20'])]);
+    pods.set('a', pod('a', 'ua', { ipv4: ['p'] }));
+    pods.set('web-0', pod('web-0', 'uw', { ipv4: ['p'] }, { kind: 'StatefulSet', name: 'web' }));
+    await service.allocate(req('a', 'ua'));
+    await service.allocate(req('web-0', 'uw'));
+    expect(await service.releaseDeletedPod('ns', 'a')).toEqual([]);
+    pods.delete('a');
+    pods.delete('web-0');
+    expect(await service.releaseDeletedPod('ns', 'a')).toEqual(['10.0.0.10']);
+    expect(await service.releaseDeletedPod('ns', 'web-0')).toEqual([]);
+    expect(recorded(io).map((r) => r.entry.pod)).toEqual(['ns/web-0']);
+  });
+
   it('GC releases what is not a valid attachment once older than the grace period', async () => {
     let now = new Date('2026-11-21T19:00:00Z');
     const { io, service, pods } = await setup([pool('p', '10.0.0.0/24', ['10.0.0.10-10.0.0.20'])], () => now);

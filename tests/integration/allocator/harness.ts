@@ -86,6 +86,7 @@ export async function createPods(env: Env, prefix: string, count: number, pool: 
 export interface Instance {
   service: AllocatorService;
   committer: BlockCommitter;
+  pods: Informer<V1Pod>;
   stop(): Promise<void>;
 }
 
@@ -128,7 +129,7 @@ export async function startInstance(env: Env, name: string): Promise<Instance> {
     log,
   });
   service.setState(await rebuildState(io, committer, pools.list(), reservedIPs.list(), log));
-  return { service, committer, stop: async () => void (await Promise.all(informers.map((i) => i.stop()))) };
+  return { service, committer, pods, stop: async () => void (await Promise.all(informers.map((i) => i.stop()))) };
 }
 
 /** Every recorded (ip → pod uid) of `pool`, read straight from the IPAMBlocks. */
