@@ -5,6 +5,7 @@
 // The installer pods are bound to a Node object we create (tainted, unschedulable) and never run:
 // no kubelet is needed for a pod to exist, and a real Node keeps kube-controller-manager's PodGC from
 // deleting pods bound to a missing node. Pods are force-deleted at the end (no kubelet confirms).
+import { execFile } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -20,7 +21,7 @@ import { createEnrollHandler, createEnrollServer, kubePodGetter, kubeTokenReview
 import { issueServerCertificate } from '../../../operator/src/security/issue.js';
 import { nodeIdentityFromPeer } from '../../../operator/src/security/peer-identity.js';
 import { EC_P256, generateP256, x509 } from '../../../operator/src/security/x509.js';
-import { ensureCluster, kubectl, kubeconfigPath } from '../../support/cluster.js';
+import { ensureCluster, kubectl, kubeconfigPath, repoRoot } from '../../support/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
 const suffix = randomBytes(3).toString('hex');
@@ -164,6 +165,31 @@ describe('enrollment with real bound ServiceAccount tokens', () => {
     // Within 30 days of expiry (simulated by the clock): re-enrolls with a new key.
     const later = await ensureNodeCertificate({ ...opts, now: new Date(Date.now() + 340 * 86_400_000) });
     expect(later).toMatchObject({ ok: true, value: { action: 'enrolled', why: 'expiring' } });
+  });
+
+  test('the installer CLI (ipam-plugin/src/enroll.ts) enrolls, then keeps; a refusal exits 1 with the reason', async () => {
+    const tokenFile = join(work, 'token-cli');
+    await writeFile(tokenFile, await token('installer', 'inst-a'));
+    const caFile = join(work, 'anchor.crt');
+    await writeFile(caFile, ca.certPem);
+    const run = (node: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--disable-warning=DEP0180', '--import', './hack/register-ts.mjs', 'ipam-plugin/src/enroll.ts', '--url', url, '--node-name', node,
+            '--token-file', tokenFile, '--ca-file', caFile, '--out-dir', join(work, `cli-${node}`), '--retries', '0'],
+          { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 },
+          (e, stdout, stderr) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const first = await run(NODE_A);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout.trim())).toMatchObject({ action: 'enrolled', node: NODE_A, why: 'missing' });
+    const second = await run(NODE_A);
+    expect(JSON.parse(second.stdout.trim())).toMatchObject({ action: 'kept', node: NODE_A });
+    const refused = await run('sec-node-b');
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr.trim().split('\n').pop()!)).toMatchObject({ stage: 'refused', status: 403, reason: 'node-mismatch' });
   });
 
   test('the same token asking for sec-node-b is refused: 403 node-mismatch naming both nodes', async () => {
