@@ -111,14 +111,24 @@ export function reservedFamilies(r: SpiderReservedIP | undefined): IPVersion[] {
 }
 
 // ---- informer factories (what main.ts passes to the controllers and the manager's caches) ----
+// The operator watches everything; `scope` narrows a watch (tests on a shared cluster).
+
+export interface InformerScope {
+  labelSelector?: string;
+  /** namespaced kinds only */
+  namespace?: string;
+}
+
+const selector = (s: InformerScope | undefined) => (s?.labelSelector ? { labelSelector: s.labelSelector } : {});
 
 function listCustom<T extends KubernetesObject>(kc: KubeConfig, group: string, version: string, plural: string) {
   const api = kc.makeApiClient(CustomObjectsApi);
   return (o: ListOptions) => api.listClusterCustomObject({ group, version, plural, ...o }) as Promise<KubernetesListObject<T>>;
 }
 
-export function newBlockInformer(kc: KubeConfig, log: Logger): Informer<BlockObject> {
+export function newBlockInformer(kc: KubeConfig, log: Logger, scope?: InformerScope): Informer<BlockObject> {
   return new Informer<BlockObject>({
+    ...selector(scope),
     name: IPAMBLOCK_PLURAL,
     kubeConfig: kc,
     path: `/apis/${IPAM_GROUP}/${IPAM_VERSION}/${IPAMBLOCK_PLURAL}`,
@@ -128,8 +138,9 @@ export function newBlockInformer(kc: KubeConfig, log: Logger): Informer<BlockObj
   });
 }
 
-export function newPoolInformer(kc: KubeConfig, log: Logger): Informer<PoolObject> {
+export function newPoolInformer(kc: KubeConfig, log: Logger, scope?: InformerScope): Informer<PoolObject> {
   return new Informer<PoolObject>({
+    ...selector(scope),
     name: PLURALS.SpiderIPPool,
     kubeConfig: kc,
     path: `/apis/${GROUP}/${VERSION}/${PLURALS.SpiderIPPool}`,
@@ -138,8 +149,9 @@ export function newPoolInformer(kc: KubeConfig, log: Logger): Informer<PoolObjec
   });
 }
 
-export function newReservedIPInformer(kc: KubeConfig, log: Logger): Informer<ReservedIPObject> {
+export function newReservedIPInformer(kc: KubeConfig, log: Logger, scope?: InformerScope): Informer<ReservedIPObject> {
   return new Informer<ReservedIPObject>({
+    ...selector(scope),
     name: PLURALS.SpiderReservedIP,
     kubeConfig: kc,
     path: `/apis/${GROUP}/${VERSION}/${PLURALS.SpiderReservedIP}`,
@@ -148,20 +160,34 @@ export function newReservedIPInformer(kc: KubeConfig, log: Logger): Informer<Res
   });
 }
 
-/** SpiderEndpoints of every namespace. */
-export function newEndpointInformer(kc: KubeConfig, log: Logger): Informer<EndpointObject> {
+/** SpiderEndpoints of every namespace (or of scope.namespace). */
+export function newEndpointInformer(kc: KubeConfig, log: Logger, scope?: InformerScope): Informer<EndpointObject> {
   const api = kc.makeApiClient(CustomObjectsApi);
+  const base = { group: GROUP, version: VERSION };
+  const ns = scope?.namespace;
   return new Informer<EndpointObject>({
+    ...selector(scope),
     name: PLURALS.SpiderEndpoint,
     kubeConfig: kc,
-    path: `/apis/${GROUP}/${VERSION}/${PLURALS.SpiderEndpoint}`,
-    list: (o) => api.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, resourcePlural: PLURALS.SpiderEndpoint, ...o }) as Promise<KubernetesListObject<EndpointObject>>,
+    path: ns ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURALS.SpiderEndpoint}` : `/apis/${GROUP}/${VERSION}/${PLURALS.SpiderEndpoint}`,
+    list: (o) =>
+      (ns
+        ? api.listNamespacedCustomObject({ ...base, namespace: ns, plural: PLURALS.SpiderEndpoint, ...o })
+        : api.listCustomObjectForAllNamespaces({ ...base, resourcePlural: PLURALS.SpiderEndpoint, ...o })) as Promise<KubernetesListObject<EndpointObject>>,
     log,
   });
 }
 
-/** Pods of every namespace (the allocator's pod informer serves as well). */
-export function newPodInformer(kc: KubeConfig, log: Logger): Informer<V1Pod> {
+/** Pods of every namespace, or of scope.namespace (the allocator's pod informer serves as well). */
+export function newPodInformer(kc: KubeConfig, log: Logger, scope?: InformerScope): Informer<V1Pod> {
   const core = kc.makeApiClient(CoreV1Api);
-  return new Informer<V1Pod>({ name: 'pods', kubeConfig: kc, path: '/api/v1/pods', list: (o) => core.listPodForAllNamespaces(o), log });
+  const ns = scope?.namespace;
+  return new Informer<V1Pod>({
+    ...selector(scope),
+    name: 'pods',
+    kubeConfig: kc,
+    path: ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods',
+    list: (o) => (ns ? core.listNamespacedPod({ namespace: ns, ...o }) : core.listPodForAllNamespaces(o)),
+    log,
+  });
 }

@@ -66,8 +66,24 @@ export async function applyJSON(obj: unknown): Promise<void> {
   await kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
 }
 
-export async function createPool(name: string, spec: Record<string, unknown>): Promise<void> {
-  await applyJSON({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name }, spec });
+/** Label on this run's pools and reserved IPs: the controllers under test watch only those. */
+export const RUN_LABEL = 'spiderpool-ts.io/controllers-test';
+
+export async function createPool(name: string, spec: Record<string, unknown>, run: string): Promise<void> {
+  await applyJSON({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name, labels: { [RUN_LABEL]: run } }, spec });
+}
+
+/**
+ * Informer scopes for one run: the cluster is shared, and controllers watching everything would
+ * rewrite other tests' pools and delete their hand-made SpiderEndpoints.
+ */
+export function scopes(env: Env, run: string, pools: readonly string[]) {
+  return {
+    pools: { labelSelector: `${RUN_LABEL}=${run}` },
+    reserved: { labelSelector: `${RUN_LABEL}=${run}` },
+    blocks: { labelSelector: `${LABEL_BLOCK_POOL} in (${pools.map(poolLabelValue).join(',')})` },
+    namespaced: { namespace: env.ns },
+  };
 }
 
 /** A pod bound to env.node; returns its uid. */

@@ -9,7 +9,7 @@ import { newBlockInformer, newPoolInformer, newReservedIPInformer } from '../../
 import { Manager } from '../../../operator/src/framework/manager.js';
 import { kubectl } from '../../support/cluster.js';
 import { waitFor } from '../helpers/wait.js';
-import { type Alloc, type Env, applyJSON, createPool, poolUID, setUp, tearDown, writeBlock } from './env.js';
+import { type Alloc, type Env, RUN_LABEL, applyJSON, createPool, poolUID, scopes, setUp, tearDown, writeBlock } from './env.js';
 
 jest.setTimeout(120_000);
 
@@ -50,11 +50,12 @@ const alloc = (ip: string, n: number): Alloc => ({ ip, pod: `${env.ns}/pod-${n}`
 
 beforeAll(async () => {
   env = await setUp('ctl-sp');
-  await createPool(good, { subnet: '10.251.0.0/16', ips: ['10.251.0.10-10.251.0.29'], gateway: '10.251.0.1' });
-  await createPool(other, { subnet: '10.251.0.0/16', ips: ['10.251.1.10-10.251.1.14'] });
-  const pools = newPoolInformer(env.kc, env.log);
-  const blocks = newBlockInformer(env.kc, env.log);
-  const reservedIPs = newReservedIPInformer(env.kc, env.log);
+  await createPool(good, { subnet: '10.251.0.0/16', ips: ['10.251.0.10-10.251.0.29'], gateway: '10.251.0.1' }, id);
+  await createPool(other, { subnet: '10.251.0.0/16', ips: ['10.251.1.10-10.251.1.14'] }, id);
+  const scope = scopes(env, id, [good, bad, other]);
+  const pools = newPoolInformer(env.kc, env.log, scope.pools);
+  const blocks = newBlockInformer(env.kc, env.log, scope.blocks);
+  const reservedIPs = newReservedIPInformer(env.kc, env.log, scope.reserved);
   const kube = new KubePoolStatusWriter(env.kc);
   const controller = newIPPoolStatusController({
     pools,
@@ -109,10 +110,10 @@ describe('SpiderIPPool status from IPAMBlocks', () => {
   });
 
   test('a SpiderReservedIP of the family takes addresses out of totalIPCount (and free), and gives them back', async () => {
-    await applyJSON({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderReservedIP', metadata: { name: reserved }, spec: { ipVersion: 4, ips: ['10.251.0.28-10.251.0.29', '10.251.1.14'] } });
+    await applyJSON({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderReservedIP', metadata: { name: reserved, labels: { [RUN_LABEL]: id } }, spec: { ipVersion: 4, ips: ['10.251.0.28-10.251.0.29', '10.251.1.14'] } });
     await waitStatus(good, { allocatedIPCount: 4, totalIPCount: 18, freeIPCount: 14 });
     await waitStatus(other, { totalIPCount: 4, freeIPCount: 4 });
-    await applyJSON({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderReservedIP', metadata: { name: reserved }, spec: { ipVersion: 4, ips: ['10.251.0.29'] } });
+    await applyJSON({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderReservedIP', metadata: { name: reserved, labels: { [RUN_LABEL]: id } }, spec: { ipVersion: 4, ips: ['10.251.0.29'] } });
     await waitStatus(good, { totalIPCount: 19, freeIPCount: 15 });
     await waitStatus(other, { totalIPCount: 5, freeIPCount: 5 });
   });
@@ -151,7 +152,7 @@ describe('SpiderIPPool status from IPAMBlocks', () => {
 
   test('a pool whose spec does not parse is logged with its name and error; the others keep being served', async () => {
     // A reversed range passes the CRD's CEL rules (both ends are addresses inside the subnet).
-    await createPool(bad, { subnet: '10.251.0.0/16', ips: ['10.251.2.9-10.251.2.1'] });
+    await createPool(bad, { subnet: '10.251.0.0/16', ips: ['10.251.2.9-10.251.2.1'] }, id);
     const line = await waitFor('a log line for the bad pool', async () => {
       const l = env.logLines.find((x) => x.pool === bad && String(x.message).includes('pool spec is invalid'));
       return { ok: l !== undefined, value: l, detail: `${env.logLines.length} lines` };
