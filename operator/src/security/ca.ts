@@ -212,3 +212,53 @@ export async function ensureCA(store: SecretStore, opts: EnsureCAOptions): Promi
   }
   return { ok: false, error: { reason: 'race-unresolved', secret: id, message: `CA Secret ${id}: created and deleted concurrently three times` } };
 }
+
+export const CA_BUNDLE_CONFIGMAP = 'spiderpool-ts-ca-bundle';
+
+/**
+ * Publishes the CA certificate (public) as ConfigMap data `ca.crt`, for the plugin installer to
+ * mount: it is the trust anchor with which the installer verifies the /enroll server before sending
+ * its token. Creates, or replaces when the content differs; concurrent replicas write the same bytes.
+ */
+export async function publishCABundle(
+  core: CoreV1Api,
+  opts: { namespace: string; name?: string; caPem: string },
+): Promise<Result<'created' | 'updated' | 'unchanged', CAError>> {
+  const name = opts.name ?? CA_BUNDLE_CONFIGMAP;
+  const id = `${opts.namespace}/${name}`;
+  const body = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: opts.namespace, labels: { 'app.kubernetes.io/managed-by': 'spiderpool-ts', 'app.kubernetes.io/component': 'ca' } },
+    data: { 'ca.crt': opts.caPem },
+  };
+  const failed = (what: string, e: unknown): { ok: false; error: CAError } => ({
+    ok: false,
+    error: { reason: 'api-error', secret: id, message: `CA bundle ConfigMap ${id}: ${what} failed: ${(e as Error)?.message ?? String(e)}`, cause: e },
+  });
+  for (let round = 0; round < 3; round++) {
+    let current;
+    try {
+      current = await core.readNamespacedConfigMap({ namespace: opts.namespace, name });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 404) return failed('read', e);
+      try {
+        await core.createNamespacedConfigMap({ namespace: opts.namespace, body });
+        return { ok: true, value: 'created' };
+      } catch (c) {
+        if ((c as { code?: number }).code === 409) continue;
+        return failed('create', c);
+      }
+    }
+    if (current.data?.['ca.crt'] === opts.caPem) return { ok: true, value: 'unchanged' };
+    try {
+      const metadata = { ...body.metadata, ...(current.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}) };
+      await core.replaceNamespacedConfigMap({ namespace: opts.namespace, name, body: { ...body, metadata } });
+      return { ok: true, value: 'updated' };
+    } catch (e) {
+      if ((e as { code?: number }).code === 409) continue;
+      return failed('replace', e);
+    }
+  }
+  return failed('write', new Error('conflicts three times in a row'));
+}

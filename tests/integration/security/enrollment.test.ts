@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:https';
 import { AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import winston from 'winston';
-import { ensureCA, kubeSecretStore, type CertificateAuthority } from '../../../operator/src/security/ca.js';
+import { createCA, ensureCA, kubeSecretStore, publishCABundle, type CertificateAuthority } from '../../../operator/src/security/ca.js';
 import { ensureNodeCertificate } from '../../../operator/src/security/enroll-client.js';
 import { createEnrollHandler, createEnrollServer, kubePodGetter, kubeTokenReviewer } from '../../../operator/src/security/enroll-server.js';
 import { issueServerCertificate } from '../../../operator/src/security/issue.js';
@@ -281,5 +281,15 @@ describe('CA Secret on the apiserver', () => {
     // A restart loads it.
     const again = await ensureCA(store, { namespace: ns, name });
     expect(again).toMatchObject({ ok: true, value: { origin: 'loaded' } });
+  });
+
+  test('the CA bundle ConfigMap (the installer\'s trust anchor) is created, left alone, replaced on change', async () => {
+    const name = `ca-bundle-${suffix}`;
+    expect(await publishCABundle(core, { namespace: ns, name, caPem: ca.certPem })).toEqual({ ok: true, value: 'created' });
+    expect(await publishCABundle(core, { namespace: ns, name, caPem: ca.certPem })).toEqual({ ok: true, value: 'unchanged' });
+    const other = await createCA();
+    expect(await publishCABundle(core, { namespace: ns, name, caPem: other.certPem })).toEqual({ ok: true, value: 'updated' });
+    const cm = await core.readNamespacedConfigMap({ namespace: ns, name });
+    expect(cm.data?.['ca.crt']).toBe(other.certPem);
   });
 });
