@@ -72,9 +72,14 @@ export function nodeIdentityFromPeer(
 }
 
 /** grpc-js's view of a call, as far as authentication goes (ServerUnaryCall has it). */
+/** grpc-js's AuthContext (not exported from its index; build/src/auth-context.d.ts). */
+export interface AuthContextLike {
+  transportSecurityType?: string;
+  sslPeerCertificate?: PeerCertificate;
+}
+
 export interface CallWithAuthContext {
-  // grpc-js's AuthContext (not exported from its index): build/src/auth-context.d.ts
-  getAuthContext(): { transportSecurityType?: string; sslPeerCertificate?: PeerCertificate } | null;
+  getAuthContext(): AuthContextLike | null;
 }
 
 /** nodeIdentityFromPeer for a grpc-js server call: `const who = nodeIdentityFromCall(call, {ca})`. */
@@ -105,19 +110,31 @@ export function authorizeNodeForPod(nodeName: string, pod: V1Pod): Result<void, 
 
 /**
  * The request's node_name must be the certificate's node (ipam.proto: "Must equal the name in the
- * client certificate"): ok, or INVALID_ARGUMENT / "invalid-argument" field=node_name. An empty
- * node_name is accepted as "the certificate's node" only when `allowEmpty` (GC/Status callers).
+ * client certificate"): ok, or UNAUTHENTICATED / "unauthenticated" — a caller naming another node
+ * is trying to act as it (operator/src/service/grpc-server.ts answers the same). An empty
+ * node_name means "the certificate's node".
  */
-export function authorizeRequestNode(certNode: string, requestNode: string, allowEmpty = false): Result<void, IpamError> {
-  if (requestNode === certNode || (allowEmpty && requestNode === '')) return { ok: true, value: undefined };
+export function authorizeRequestNode(certNode: string, requestNode: string): Result<void, IpamError> {
+  if (requestNode === '' || requestNode === certNode) return { ok: true, value: undefined };
   return {
     ok: false,
     error: new IpamError(
-      GrpcCode.INVALID_ARGUMENT,
-      ErrorReason.InvalidArgument,
-      `node_name ${JSON.stringify(requestNode)} is not the node of the client certificate (${certNode})`,
-      { field: 'node_name' },
+      GrpcCode.UNAUTHENTICATED,
+      ErrorReason.Unauthenticated,
+      `client certificate is for node ${certNode}, the request names node ${requestNode}`,
     ),
+  };
+}
+
+/**
+ * The `authenticate` hook of operator/src/service/grpc-server.ts (GrpcServerOptions.authenticate):
+ *   new IpamGrpcServer({ ..., authenticate: nodeAuthenticator({ ca: ca.nodeCert }) })
+ * Stricter than a bare CN: organisation spiderpool-ts:nodes, clientAuth, issued by our CA, in validity.
+ */
+export function nodeAuthenticator(opts: PeerCheckOptions = {}): (auth: AuthContextLike | null) => string | IpamError {
+  return (auth) => {
+    const r = nodeIdentityFromCall({ getAuthContext: () => auth }, opts);
+    return r.ok ? r.value : r.error;
   };
 }
 

@@ -4,7 +4,7 @@ import { ipamServiceDefinition } from '../../src/rpc/grpc-service.js';
 import { GrpcCode } from '../../src/rpc/errors.js';
 import { createCA, type CertificateAuthority } from '../../src/security/ca.js';
 import { issueServerCertificate, signNodeCsr } from '../../src/security/issue.js';
-import { authorizeNodeForPod, authorizeRequestNode, nodeIdentityFromCall, nodeIdentityFromPeer } from '../../src/security/peer-identity.js';
+import { authorizeNodeForPod, authorizeRequestNode, nodeAuthenticator, nodeIdentityFromCall, nodeIdentityFromPeer } from '../../src/security/peer-identity.js';
 import { EC_P256, generateP256, privateKeyPem, randomSerial, x509 } from '../../src/security/x509.js';
 import { nodeCsr } from './helpers.js';
 
@@ -70,6 +70,15 @@ describe('nodeIdentityFromPeer', () => {
     expect(nodeIdentityFromPeer('garbage')).toMatchObject({ ok: false, error: { code: 16 } });
   });
 
+  test('nodeAuthenticator: the grpc-server.ts hook shape (node name or IpamError)', async () => {
+    const { certPem } = await nodeCert(ca, 'worker-3');
+    const auth = nodeAuthenticator({ ca: ca.nodeCert });
+    const peer = { raw: new X509Certificate(certPem).raw } as never;
+    expect(auth({ transportSecurityType: 'ssl', sslPeerCertificate: peer })).toBe('worker-3');
+    expect(auth({})).toMatchObject({ code: 16, reason: 'unauthenticated' });
+    expect(auth(null)).toMatchObject({ code: 16 });
+  });
+
   test('an expired certificate is refused when the CA is given', async () => {
     const { certPem } = await nodeCert(ca, 'worker-1');
     const later = new Date(Date.now() + 400 * 86_400_000);
@@ -87,11 +96,13 @@ describe('authorizeNodeForPod / authorizeRequestNode', () => {
     expect(authorizeNodeForPod('worker-1', pod())).toMatchObject({ ok: false, error: { code: 9, metadata: { node: '' } } });
     expect(authorizeNodeForPod('', pod())).toMatchObject({ ok: false }); // unscheduled never matches
   });
-  test('request node_name must be the certificate node', () => {
+  test('request node_name must be the certificate node (empty = the certificate node)', () => {
     expect(authorizeRequestNode('a', 'a').ok).toBe(true);
-    expect(authorizeRequestNode('a', '', true).ok).toBe(true);
-    expect(authorizeRequestNode('a', '')).toMatchObject({ ok: false, error: { code: 3, reason: 'invalid-argument', metadata: { field: 'node_name' } } });
-    expect(authorizeRequestNode('a', 'b')).toMatchObject({ ok: false, error: { code: 3 } });
+    expect(authorizeRequestNode('a', '').ok).toBe(true);
+    expect(authorizeRequestNode('a', 'b')).toMatchObject({
+      ok: false,
+      error: { code: 16, reason: 'unauthenticated', message: 'client certificate is for node a, the request names node b' },
+    });
   });
 });
 
