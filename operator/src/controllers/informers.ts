@@ -57,6 +57,18 @@ export const blockFamily = (b: IPAMBlock): IPVersion => (b.spec.cidr.includes(':
  * does not decode (neither written by our allocator), is skipped and described in `errors`.
  */
 export function heldInBlock(b: IPAMBlock): { held: BlockHeld[]; errors: string[] } {
+  // Informer objects are replaced, never mutated, on change: decode each version once. (A pool
+  // reconcile reads every block of the pool, up to 256 × 256 entries for a /16.)
+  const hit = decoded.get(b);
+  if (hit !== undefined) return hit;
+  const r = decodeBlock(b);
+  decoded.set(b, r);
+  return r;
+}
+
+const decoded = new WeakMap<IPAMBlock, { held: BlockHeld[]; errors: string[] }>();
+
+function decodeBlock(b: IPAMBlock): { held: BlockHeld[]; errors: string[] } {
   const family = blockFamily(b);
   let start: bigint;
   try {

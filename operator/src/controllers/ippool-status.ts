@@ -164,12 +164,21 @@ export interface IPPoolStatusControllerOptions {
   onResult?: ControllerOptions['onResult'];
   /** default {@link ALLOCATED_IPS_CAP} */
   allocatedIPsCap?: number;
+  /**
+   * At most one status write per pool per this interval (default 250 ms): during a rollout every group
+   * commit changes a block, and the counts need not follow each one; the last change is always
+   * written (the key is requeued for the rest of the interval). Status writes are pool update events
+   * for every pool watcher, the allocator's included.
+   */
+  minWriteIntervalMs?: number;
   /** default 2 */
   workers?: number;
 }
 
 export function newIPPoolStatusController(opts: IPPoolStatusControllerOptions): Controller {
   const cap = opts.allocatedIPsCap ?? ALLOCATED_IPS_CAP;
+  const minInterval = opts.minWriteIntervalMs ?? 250;
+  const lastWrite = new Map<string, number>();
   // Log a spec or block problem once per distinct message, not on every reconcile of the pool.
   const reported = new Map<string, string>();
   const reportOnce = (pool: string, message: string, log: Logger, what: string) => {
@@ -182,6 +191,7 @@ export function newIPPoolStatusController(opts: IPPoolStatusControllerOptions): 
     const pool = opts.pools.get(key);
     if (pool === undefined) {
       reported.delete(key);
+      lastWrite.delete(key);
       return;
     }
     const reserved = opts.reservedIPs.list().flatMap((r) => r.spec?.ips ?? []);
@@ -191,6 +201,9 @@ export function newIPPoolStatusController(opts: IPPoolStatusControllerOptions): 
     else reported.delete(key);
     const patch = statusPatch(pool.status, d.status);
     if (patch === undefined) return;
+    const since = performance.now() - (lastWrite.get(key) ?? -Infinity);
+    if (since < minInterval) return { requeueAfterMs: Math.ceil(minInterval - since) };
+    lastWrite.set(key, performance.now());
     await opts.writer.patchStatus(key, patch);
     log.debug('pool status written', { patch: { ...patch, ...(patch.allocatedIPs ? { allocatedIPs: `(${d.status.allocatedIPCount} entries)` } : {}) } });
   };

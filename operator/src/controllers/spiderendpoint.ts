@@ -394,7 +394,7 @@ export function newSpiderEndpointController(opts: SpiderEndpointControllerOption
     }
   };
 
-  // Pool spec changes only (status writes by the pool-status controller would otherwise re-queue
+  // Pool spec changes, creations and deletions only (status writes by the pool-status controller would otherwise re-queue
   // every pod of the pool on every allocation).
   const poolSource: Source = {
     subscribe(enqueue) {
@@ -402,6 +402,9 @@ export function newSpiderEndpointController(opts: SpiderEndpointControllerOption
         for (const b of blocksOfPool(opts.blocks, p.metadata.name ?? '')) for (const k of podKeysOfBlock(b)) enqueue(k);
       };
       return opts.pools.addEventHandler({
+        // a pool created (again) or deleted while blocks name it changes prefix and gateway shown
+        add: podsOf,
+        delete: podsOf,
         update: (a, b) => {
           if (a !== b && canonicalJSON(a.spec) !== canonicalJSON(b.spec)) podsOf(b);
         },

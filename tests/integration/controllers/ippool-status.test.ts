@@ -168,6 +168,20 @@ describe('SpiderIPPool status from IPAMBlocks', () => {
     await waitStatus(good, { allocatedIPCount: 1, freeIPCount: 18, allocatedIPsKeys: ['10.251.0.10'] });
   });
 
+  test('a burst of block writes: status converges to the last one with fewer writes than block changes (≤ 1 per 250 ms)', async () => {
+    const uid = await poolUID(good);
+    const n = writesTo(good);
+    const started = Date.now();
+    for (let i = 1; i <= 12; i++) {
+      await writeBlock(env, good, uid, '10.251.0.0', Array.from({ length: i }, (_, j) => alloc(`10.251.0.${10 + j}`, j + 1)), env.node);
+    }
+    await waitStatus(good, { allocatedIPCount: 12, freeIPCount: 7, allocatedIPsKeys: null });
+    const elapsed = Date.now() - started;
+    const burstWrites = writesTo(good) - n;
+    expect(burstWrites).toBeLessThan(12);
+    expect(burstWrites).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 1);
+  });
+
   test('the last entry released (block deleted): allocated 0, allocatedIPs removed', async () => {
     const uid = await poolUID(good);
     await writeBlock(env, good, uid, '10.251.0.0', [], env.node);
