@@ -32,6 +32,7 @@ try {
     const before = inst.committer.stats();
     const latencies: number[] = [];
     let next = 0;
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -45,6 +46,8 @@ try {
     );
     const seconds = (performance.now() - started) / 1000;
     const after = inst.committer.stats();
+    const cpu = process.cpuUsage(cpuBefore);
+    progress(`concurrency ${concurrency}: ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU in ${Math.round(seconds * 1000)} ms (${Math.round((cpu.user + cpu.system) / allocations)} µs per allocation)`);
     latencies.sort((a, b) => a - b);
     console.log(
       JSON.stringify({

@@ -240,9 +240,13 @@ export class AllocatorService {
 
   /** Takes the first free address of the first candidate pool that has one, recording it durably. */
   private async allocateIn(state: PoolState, candidates: readonly Candidate[], base: Omit<BlockEntry, 'seq' | 'at'>): Promise<Held> {
+    const unloaded: string[] = [];
     for (const c of candidates) {
       const pool = state.pool(c.name);
-      if (pool === undefined) continue;
+      if (pool === undefined) {
+        unloaded.push(c.name);
+        continue;
+      }
       for (;;) {
         const ip = pool.allocator.allocate();
         if (ip === undefined) break;
@@ -266,6 +270,8 @@ export class AllocatorService {
         this.opts.log.warn('address taken by another writer', { ip, pool: c.name, holder: outcome.holder?.pod });
       }
     }
+    // A pool created moments ago is in the cache but not yet in the allocator: retryable, not exhausted.
+    if (unloaded.length === candidates.length) throw notReady(`pool(s) ${unloaded.join(',')} not loaded into the allocator yet`);
     const names = candidates.map((c) => c.name).join(',');
     throw new IpamError(GrpcCode.RESOURCE_EXHAUSTED, ErrorReason.PoolExhausted, `no free address in pool(s) ${names}`, { pool: names });
   }

@@ -75,6 +75,14 @@ describe('AllocatorService', () => {
     await expect(service.allocate(req('p', 'u'))).rejects.toMatchObject({ code: 14, reason: 'not-ready' });
   });
 
+  it('answers not-ready, not exhausted, for a pool the allocator has not loaded yet', async () => {
+    const pools = [pool('p', '10.0.0.0/24', ['10.0.0.10'])];
+    const { service, pods } = await setup(pools);
+    pools.push(pool('fresh', '10.0.1.0/24', ['10.0.1.10']));
+    pods.set('a', pod('a', 'ua', { ipv4: ['fresh'] }));
+    await expect(service.allocate(req('a', 'ua'))).rejects.toMatchObject({ code: 14, reason: 'not-ready' });
+  });
+
   it('gives one address per family and rolls back the first when the second family is exhausted', async () => {
     const { io, service, pods } = await setup([pool('v4', '10.0.0.0/24', ['10.0.0.10-10.0.0.11'], '10.0.0.1'), pool('v6', 'fd00::/64', ['fd00::10'])]);
     pods.set('a', pod('a', 'ua', { ipv4: ['v4'], ipv6: ['v6'] }));
