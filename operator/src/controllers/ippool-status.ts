@@ -86,8 +86,10 @@ export function derivePoolStatus(
 
   let allocatedIPs: string | null = null;
   if (held.length > 0 && held.length <= cap) {
+    // Byte for byte what Spiderpool's Go writes: map keys sorted as strings (encoding/json), values
+    // in the struct's field order (interface, pod, podUid).
     const map: Record<string, PoolIPAllocation> = {};
-    for (const h of held) map[h.ip] = { interface: h.entry.nic, pod: h.entry.pod, podUid: h.entry.uid };
+    for (const h of [...held].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0))) map[h.ip] = { interface: h.entry.nic, pod: h.entry.pod, podUid: h.entry.uid };
     allocatedIPs = JSON.stringify(map);
   }
 

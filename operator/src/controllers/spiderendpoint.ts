@@ -187,7 +187,7 @@ export interface OwnerRefLike {
 }
 
 /** Looks up the controller of a ReplicaSet or Job (undefined: none, or the object is gone). */
-export type ParentLookup = (namespace: string, kind: 'ReplicaSet' | 'Job', name: string) => Promise<OwnerRefLike | undefined>;
+export type ParentLookup = (namespace: string, kind: 'ReplicaSet' | 'Job', name: string, uid?: string) => Promise<OwnerRefLike | undefined>;
 
 /** The pod's direct controller reference: the live pod's, else the one recorded in the block entry. */
 export function directController(pod: V1Pod | undefined, recorded: string | undefined): OwnerRefLike | undefined {
@@ -207,10 +207,10 @@ export async function resolveTopController(podName: string, namespace: string, d
   if (direct === undefined) return { kind: KIND_POD, name: podName };
   const builtin = direct.apiVersion === undefined || direct.apiVersion === 'apps/v1' || direct.apiVersion === 'batch/v1';
   if (builtin && direct.kind === KIND_REPLICASET) {
-    const parent = await lookup(namespace, 'ReplicaSet', direct.name);
+    const parent = await lookup(namespace, 'ReplicaSet', direct.name, direct.uid);
     if (parent && parent.kind === KIND_DEPLOYMENT && (parent.apiVersion ?? 'apps/v1') === 'apps/v1') return { kind: KIND_DEPLOYMENT, name: parent.name };
   } else if (builtin && direct.kind === KIND_JOB) {
-    const parent = await lookup(namespace, 'Job', direct.name);
+    const parent = await lookup(namespace, 'Job', direct.name, direct.uid);
     if (parent && parent.kind === KIND_CRONJOB && (parent.apiVersion ?? 'batch/v1') === 'batch/v1') return { kind: KIND_CRONJOB, name: parent.name };
   }
   return { kind: direct.kind, name: direct.name };
@@ -218,15 +218,16 @@ export async function resolveTopController(podName: string, namespace: string, d
 
 /**
  * ParentLookup over the API with a memo: a ReplicaSet's or Job's controller does not change, so each
- * is read once (keyed by namespace/kind/name; bounded). A parent that is gone (404) is not memoised
- * and resolves to no parent (the pod then reports its direct controller).
+ * is read once (keyed by namespace/kind/name/uid, so a same-name successor is read again; bounded).
+ * A parent that is gone (404) is not memoised and resolves to no parent (the pod then reports its
+ * direct controller, as the recorded owner does).
  */
 export function apiParentLookup(kc: KubeConfig, maxEntries = 10_000): ParentLookup {
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
   const memo = new Map<string, OwnerRefLike | null>();
-  return async (namespace, kind, name) => {
-    const key = `${namespace}/${kind}/${name}`;
+  return async (namespace, kind, name, uid) => {
+    const key = `${namespace}/${kind}/${name}/${uid ?? ''}`;
     const hit = memo.get(key);
     if (hit !== undefined) return hit ?? undefined;
     let refs: V1OwnerReference[] | undefined;

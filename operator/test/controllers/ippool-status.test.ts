@@ -11,20 +11,21 @@ describe('derivePoolStatus', () => {
     expect(d.specError).toBeUndefined();
   });
 
-  it('counts entries across blocks of the pool only, and maps ip → {interface, pod, podUid} in address order', () => {
+  it('counts entries across blocks of the pool only, and maps ip → {interface, pod, podUid} with keys sorted as Go encoding/json does', () => {
     const bs = [
       ...blocks('p1', [
         { ip: '10.6.1.3', pod: 'ns/b', uid: 'ub', nic: 'net1' },
         { ip: '10.6.0.11', pod: 'ns/a', uid: 'ua' },
+        { ip: '10.6.0.2', pod: 'ns/c', uid: 'uc' },
       ]),
       ...blocks('other', [{ ip: '10.6.0.12', pod: 'ns/c', uid: 'uc' }]),
     ];
     const d = derivePoolStatus(p, bs, []);
-    expect(d.status.allocatedIPCount).toBe(2);
+    expect(d.status.allocatedIPCount).toBe(3);
     expect(d.status.totalIPCount).toBe(29);
-    expect(d.status.freeIPCount).toBe(27);
+    expect(d.status.freeIPCount).toBe(27); // 10.6.0.2 is held but outside spec.ips
     expect(d.status.allocatedIPs).toBe(
-      JSON.stringify({ '10.6.0.11': { interface: 'eth0', pod: 'ns/a', podUid: 'ua' }, '10.6.1.3': { interface: 'net1', pod: 'ns/b', podUid: 'ub' } }),
+      '{"10.6.0.11":{"interface":"eth0","pod":"ns/a","podUid":"ua"},"10.6.0.2":{"interface":"eth0","pod":"ns/c","podUid":"uc"},"10.6.1.3":{"interface":"net1","pod":"ns/b","podUid":"ub"}}',
     );
   });
 
