@@ -18,8 +18,9 @@
 //    addresses do.
 // Not copied: Spiderpool's finalizer on the endpoint. It exists there because the endpoint IS a
 // record the agent must release first; here the blocks are, and a finalizer would only make namespace
-// deletion wait for this operator. An endpoint deleted while its pod still holds addresses is simply
-// created again (without the owner reference when the pod is gone, so the collector does not loop).
+// deletion wait for this operator (an endpoint Spiderpool wrote has the finalizer removed when it is
+// deleted here). A pod deleted while its addresses are still held keeps its endpoint: the owner
+// reference is dropped (or, if the collector was first, the endpoint is created again without one).
 //
 // Reconcile key: the pod's namespace/name. Triggers: IPAMBlock changes (every pod key in the old and
 // the new block), Pod changes, SpiderEndpoint changes (repairs hand edits and deletions) and pool spec
@@ -49,7 +50,7 @@ import {
   type SpiderEndpointStatus,
   type SpiderIPPool,
 } from '../api/v2beta1/types.js';
-import { ANNO_POD_ROUTES, KIND_CRONJOB, KIND_DEPLOYMENT, KIND_JOB, KIND_POD, KIND_REPLICASET, KIND_STATEFULSET } from '../api/v2beta1/constants.js';
+import { ANNO_POD_ROUTES, SPIDER_FINALIZER, KIND_CRONJOB, KIND_DEPLOYMENT, KIND_JOB, KIND_POD, KIND_REPLICASET, KIND_STATEFULSET } from '../api/v2beta1/constants.js';
 import { parseRoutesAnnotation } from '../core/annotations/index.js';
 import { cidrRange, parseCIDR, parseIP } from '../core/ip/index.js';
 import { Controller, type ControllerOptions, type Reconcile, type Source, informerSource } from '../framework/controller.js';
@@ -317,12 +318,24 @@ export class KubeEndpointWriter implements EndpointWriter {
   async delete(existing: EndpointObject): Promise<void> {
     const namespace = existing.metadata?.namespace ?? '';
     const name = existing.metadata?.name ?? '';
+    let resourceVersion = existing.metadata?.resourceVersion;
     try {
+      // An endpoint Spiderpool wrote (a cluster moving over) carries its finalizer, which nothing
+      // here would ever remove: drop it first, or the delete would leave the endpoint terminating.
+      const finalizers = existing.metadata?.finalizers ?? [];
+      if (finalizers.includes(SPIDER_FINALIZER)) {
+        const rest = finalizers.filter((f) => f !== SPIDER_FINALIZER);
+        const patched = (await this.api.patchNamespacedCustomObject(
+          { ...this.base, namespace, name, body: { metadata: { resourceVersion, finalizers: rest.length > 0 ? rest : null } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        )) as EndpointObject;
+        resourceVersion = patched.metadata?.resourceVersion;
+      }
       await this.api.deleteNamespacedCustomObject({
         ...this.base,
         namespace,
         name,
-        body: { preconditions: { uid: existing.metadata?.uid, resourceVersion: existing.metadata?.resourceVersion } },
+        body: { preconditions: { uid: existing.metadata?.uid, resourceVersion } },
       });
     } catch (e) {
       if (e instanceof ApiException && e.code === 404) return;

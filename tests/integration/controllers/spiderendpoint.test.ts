@@ -182,6 +182,19 @@ describe('SpiderEndpoint from IPAMBlocks', () => {
     await waitEndpoint(name, (x) => x === undefined, 'deleted');
   });
 
+  test('an endpoint Spiderpool left behind (with its finalizer) for a pod holding nothing is removed for good', async () => {
+    await createPod(env, 'legacy');
+    await kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'spiderpool.spidernet.io/v2beta1',
+        kind: 'SpiderEndpoint',
+        metadata: { name: 'legacy', namespace: env.ns, finalizers: ['spiderpool.spidernet.io'] },
+        status: { current: { uid: 'old', node: env.node, ips: [{ interface: 'eth0', ipv4: '10.253.0.99/24', ipv4Pool: v4 }] }, ownerControllerType: 'Pod', ownerControllerName: 'legacy' },
+      }),
+    });
+    await waitEndpoint('legacy', (x) => x === undefined, 'deleted, finalizer and all');
+  });
+
   test('a StatefulSet pod: owner StatefulSet, no ownerReference (the endpoint outlives the pod, as in Spiderpool)', async () => {
     const apps = env.kc.makeApiClient(AppsV1Api);
     const tpl = podTemplate('db');
