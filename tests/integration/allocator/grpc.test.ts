@@ -2,15 +2,11 @@
 // apiserver. A node's certificate allocates for its pods; another node's certificate is refused; a
 // follower answers UNAVAILABLE / not-leader naming the leader.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { jest } from '@jest/globals';
-import { Client, credentials, Metadata, type ServiceError, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { makePki, type Pki } from '../../../ipam-plugin/test/support/pki.js';
-import { decodeStatusDetails, STATUS_DETAILS_TRAILER } from '../../../operator/src/rpc/errors.js';
-import { ipamServiceDefinition } from '../../../operator/src/rpc/grpc-service.js';
 import type { AllocateRequest } from '../../../operator/src/rpc/gen/spiderpool_ts/ipam/v1/ipam.js';
 import { IpamGrpcServer, type Leadership } from '../../../operator/src/service/grpc-server.js';
-import { createPods, createPool, type Env, type Instance, setUp, startInstance, tearDown } from './harness.js';
+import { createPods, createPool, type Env, failure, type GrpcCaller, grpcClient, type Instance, setUp, startInstance, tearDown } from './harness.js';
 
 jest.setTimeout(180_000);
 
@@ -19,8 +15,7 @@ let env: Env;
 let inst: Instance;
 let pods: Map<string, string>;
 const servers: IpamGrpcServer[] = [];
-const clients: Client[] = [];
-const IPAMClient = makeGenericClientConstructor(ipamServiceDefinition, 'IPAM');
+const clients: GrpcCaller[] = [];
 
 beforeAll(async () => {
   env = await setUp('alloc-grpc');
@@ -43,12 +38,9 @@ async function serve(pki: Pki, leadership: Leadership): Promise<number> {
 }
 
 function client(pki: Pki, port: number) {
-  const c = new IPAMClient(`127.0.0.1:${port}`, credentials.createSsl(pki.ca, readFileSync(pki.clientKeyFile), readFileSync(pki.clientCertFile)));
+  const c = grpcClient(pki, port);
   clients.push(c);
-  return (method: string, req: object) =>
-    new Promise<unknown>((resolve, reject) =>
-      (c as unknown as Record<string, (r: object, m: Metadata, cb: (e: ServiceError | null, r: unknown) => void) => void>)[method]!(req, new Metadata(), (e, r) => (e ? reject(e) : resolve(r))),
-    );
+  return (method: Parameters<GrpcCaller['call']>[0], req: object) => c.call(method, req);
 }
 
 const req = (name: string, nodeName: string): AllocateRequest => ({
@@ -62,13 +54,6 @@ const req = (name: string, nodeName: string): AllocateRequest => ({
   requestId: 'grpc-test',
   networkName: '',
 });
-
-const failure = async (p: Promise<unknown>) => {
-  const e = (await p.then(() => undefined, (x: unknown) => x)) as ServiceError;
-  const bin = e.metadata.get(STATUS_DETAILS_TRAILER)[0];
-  return { code: e.code, detail: bin instanceof Buffer ? decodeStatusDetails(bin) : undefined };
-};
-
 describe('allocator gRPC server', () => {
   it('serves the pod node over mTLS and refuses other nodes, mismatched names and followers', async () => {
     const nodePki = makePki(env.node);

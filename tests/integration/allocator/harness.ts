@@ -4,7 +4,9 @@
 // controller-manager's pod GC deletes them as orphans after 40 s), SpiderIPPools, and allocator service
 // instances wired exactly as the operator wires them (informers, KubeBlockIO, group committer).
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { credentials, Metadata, type ServiceError, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
 import { IPAM_GROUP, IPAMBLOCK_PLURAL, IPAM_VERSION, LABEL_BLOCK_POOL, decodeEntry, type IPAMBlock } from '../../../operator/src/api/internal/ipamblock.js';
 import type { SpiderIPPool, SpiderReservedIP } from '../../../operator/src/api/v2beta1/types.js';
@@ -16,6 +18,9 @@ import { BlockCommitter } from '../../../operator/src/service/block-committer.js
 import { poolLabelValue } from '../../../operator/src/service/block-layout.js';
 import { informerClusterView } from '../../../operator/src/service/cluster-view.js';
 import { rebuildState } from '../../../operator/src/service/rebuild.js';
+import { decodeStatusDetails, type ErrorDetail, STATUS_DETAILS_TRAILER } from '../../../operator/src/rpc/errors.js';
+import { ipamServiceDefinition } from '../../../operator/src/rpc/grpc-service.js';
+import type { Pki } from '../../../ipam-plugin/test/support/pki.js';
 import { ensureCluster, kubectl, kubeconfigPath, repoRoot } from '../../support/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -147,4 +152,33 @@ export async function recordedAddresses(env: Env, pool: string): Promise<Map<str
     }
   }
   return out;
+}
+
+const IPAMClient = makeGenericClientConstructor(ipamServiceDefinition, 'IPAM');
+
+export interface GrpcCaller {
+  call(method: 'allocate' | 'release' | 'check' | 'gC' | 'status', req: object): Promise<unknown>;
+  close(): void;
+}
+
+/** A grpc-js client of the IPAM service with the PKI's node certificate. */
+export function grpcClient(pki: Pki, port: number): GrpcCaller {
+  const c = new IPAMClient(`127.0.0.1:${port}`, credentials.createSsl(pki.ca, readFileSync(pki.clientKeyFile), readFileSync(pki.clientCertFile)));
+  const methods = c as unknown as Record<string, (r: object, m: Metadata, cb: (e: ServiceError | null, r: unknown) => void) => void>;
+  return {
+    call: (method, req) => new Promise((resolve, reject) => methods[method]!.call(c, req, new Metadata(), (e, r) => (e ? reject(e) : resolve(r)))),
+    close: () => c.close(),
+  };
+}
+
+/** The status code and our ErrorInfo of a failed call. */
+export async function failure(p: Promise<unknown>): Promise<{ code: number; detail: ErrorDetail | undefined }> {
+  const e = (await p.then(
+    () => {
+      throw new Error('the call succeeded');
+    },
+    (x: unknown) => x,
+  )) as ServiceError;
+  const bin = e.metadata?.get(STATUS_DETAILS_TRAILER)[0];
+  return { code: e.code, detail: bin instanceof Buffer ? decodeStatusDetails(bin) : undefined };
 }
