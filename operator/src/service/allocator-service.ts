@@ -5,6 +5,7 @@ import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { BlockEntry } from '../api/internal/ipamblock.js';
 import type { IPVersion, Route as PoolRoute, SpiderIPPool } from '../api/v2beta1/types.js';
 import { ANNO_POD_ROUTES, parseRoutesAnnotation } from '../core/annotations/index.js';
+import { canonicalIP } from '../core/ip/index.js';
 import { type Candidate, type SelectionConfig, selectPoolCandidates } from '../core/selection/index.js';
 import { type AllocationRecord, decideReuse } from '../core/workload/index.js';
 import type { Logger } from '../framework/logger.js';
@@ -163,7 +164,7 @@ export class AllocatorService {
         const pod = await this.opts.cluster.pod(ref.namespace, ref.name);
         if (pod !== undefined && (!ref.uid || pod.metadata?.uid === ref.uid)) checkNode(pod, req.nodeName);
       }
-      const wanted = new Set(req.ips.map((ip) => ip.split('/')[0]));
+      const wanted = new Set(req.ips.map((ip, i) => canonicalAddress(ip, i)));
       const held = this.attachmentHeld(state, req.containerId, req.ifname, req.nodeName, ref).filter((h) => wanted.size === 0 || wanted.has(h.ip));
       if (held.length === 0) {
         throw new IpamError(GrpcCode.NOT_FOUND, ErrorReason.AllocationNotFound, `nothing held for container ${req.containerId} interface ${req.ifname}`);
@@ -327,6 +328,15 @@ export class AllocatorService {
     const spec = state.pool(h.pool)?.pool.spec;
     const prefix = spec?.subnet.split('/')[1] ?? (h.family === 4 ? '32' : '128');
     return { version: h.family, address: `${h.ip}/${prefix}`, gateway: spec?.gateway ?? '', pool: h.pool, vlan: spec?.vlan ?? 0 };
+  }
+}
+
+/** prevResult addresses come as the runtime cached them ("fd00::0a/64"); records use one spelling. */
+function canonicalAddress(text: string, i: number): string {
+  try {
+    return canonicalIP(text.split('/')[0] ?? '');
+  } catch (e) {
+    throw invalidArgument(`ips[${i}]`, `is not an IP address or CIDR: ${(e as Error).message}`);
   }
 }
 

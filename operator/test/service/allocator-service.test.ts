@@ -114,6 +114,16 @@ describe('AllocatorService', () => {
     expect(recorded(io).filter((r) => r.entry.pod === 'ns/job-x').map((r) => r.entry.uid)).toEqual(['j2']);
   });
 
+  it('releases only the prevResult addresses, in any spelling', async () => {
+    const { service, pods } = await setup([pool('v6', 'fd00::/64', ['fd00::a-fd00::f'])]);
+    pods.set('a', pod('a', 'ua', { ipv6: ['v6'] }));
+    await service.allocate(req('a', 'ua'));
+    const del = (ips: string[]) => service.release({ containerId: 'c-a', ifname: 'eth0', pod: { namespace: 'ns', name: 'a', uid: 'ua' }, nodeName: 'n1', ips, requestId: '', networkName: '' });
+    await expect(del(['fd00::b/64'])).rejects.toMatchObject({ code: 5, reason: 'allocation-not-found' });
+    await expect(del(['nonsense'])).rejects.toMatchObject({ code: 3, reason: 'invalid-argument', metadata: { field: 'ips[0]' } });
+    expect(await del(['FD00:0:0::000a/64'])).toEqual({ released: ['fd00::a'] });
+  });
+
   it('answers CHECK for the current sandbox only, and survives a restart', async () => {
     const { service, pods, restart } = await setup([pool('p', '10.0.0.0/24', ['10.0.0.10-10.0.0.20'])]);
     pods.set('a', pod('a', 'ua', { ipv4: ['p'] }));
