@@ -1,8 +1,8 @@
-// The operator assembled: caches for pods, namespaces, pools and reserved IPs; Lease leader
+// The operator assembled: caches for pods, namespaces, nodes, pools and reserved IPs; Lease leader
 // election; while leading, the allocator term (state rebuilt from the IPAMBlocks before serving) and
 // release on pod deletion; the TLS gRPC endpoint, which followers answer with the leader's address.
 // main.ts builds one from the environment; tests build several in one process.
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { SpiderIPPool, SpiderReservedIP } from './api/v2beta1/types.js';
 import { type OperatorConfig, leaderAddress, leaseIdentity } from './config.js';
 import { Informer } from './framework/informer.js';
@@ -40,6 +40,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   });
   const pods = new Informer<V1Pod>({ name: 'pods', kubeConfig: kc, path: '/api/v1/pods', list: (o) => core.listPodForAllNamespaces(o), log });
   const namespaces = new Informer<V1Namespace>({ name: 'namespaces', kubeConfig: kc, path: '/api/v1/namespaces', list: (o) => core.listNamespace(o), log });
+  const nodes = new Informer<V1Node>({ name: 'nodes', kubeConfig: kc, path: '/api/v1/nodes', list: (o) => core.listNode(o), log });
   const pools = new Informer<SpiderIPPool & KubernetesObject>({ name: 'spiderippools', ...spider('spiderippools') });
   const reservedIPs = new Informer<SpiderReservedIP & KubernetesObject>({ name: 'spiderreservedips', ...spider('spiderreservedips') });
 
@@ -47,7 +48,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   const committer = new BlockCommitter(io);
   const service = new AllocatorService({
     committer,
-    cluster: informerClusterView({ pods, namespaces, pools, reservedIPs }, core),
+    cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core),
     selection: { enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6, multusNamespace: config.namespace },
     statefulSetKeepsIPs: config.statefulSetKeepsIPs,
     gcGraceMs: config.gcGraceMs,
@@ -58,7 +59,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   const term = allocatorTermController({ service, io, committer, pools, reservedIPs, log, afterRebuild: (state) => state.podKeys().forEach((k) => podRelease.enqueue(k)) });
   const manager = new Manager({
     log,
-    caches: [pods, namespaces, pools, reservedIPs],
+    caches: [pods, namespaces, nodes, pools, reservedIPs],
     controllers: [
       { controller: term, leaderOnly: true },
       { controller: podRelease, leaderOnly: true },

@@ -34,6 +34,8 @@ export interface ClusterView {
   /** The pod from the cache, else from the API (a brand-new pod may not be cached yet). */
   pod(namespace: string, name: string): Promise<V1Pod | undefined>;
   namespace(name: string): V1Namespace | undefined;
+  /** Labels of the node (pool nodeAffinity); undefined when the node is not known. */
+  nodeLabels(name: string): Record<string, string> | undefined;
   pools(): SpiderIPPool[];
 }
 
@@ -92,6 +94,7 @@ export class AllocatorService {
       const annotations = pod.metadata?.annotations ?? {};
       const selected = selectPoolCandidates({
         pod: { namespace: ref.namespace, name: ref.name, labels: pod.metadata?.labels ?? {}, annotations, nodeName: req.nodeName },
+        nodeLabels: this.opts.cluster.nodeLabels(req.nodeName) ?? {},
         namespaceLabels: ns?.metadata?.labels ?? {},
         namespaceAnnotations: ns?.metadata?.annotations ?? {},
         cniDefaults: { ipv4: req.defaultIpv4Ippool, ipv6: req.defaultIpv6Ippool },

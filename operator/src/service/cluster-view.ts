@@ -1,7 +1,7 @@
-// The allocator's read side of the cluster: informer caches for pods, namespaces, pools and
+// The allocator's read side of the cluster: informer caches for pods, namespaces, nodes, pools and
 // reserved IPs, and a GET for a pod the cache has not seen yet (the kubelet calls CNI ADD moments
 // after the pod is bound; our watch may be a few milliseconds behind).
-import { ApiException, type CoreV1Api, type KubernetesObject, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, type CoreV1Api, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { SpiderIPPool, SpiderReservedIP } from '../api/v2beta1/types.js';
 import type { Informer } from '../framework/informer.js';
 import type { ClusterView } from './allocator-service.js';
@@ -9,6 +9,7 @@ import type { ClusterView } from './allocator-service.js';
 export interface ClusterInformers {
   pods: Informer<V1Pod>;
   namespaces: Informer<V1Namespace>;
+  nodes: Informer<V1Node>;
   pools: Informer<SpiderIPPool & KubernetesObject>;
   reservedIPs: Informer<SpiderReservedIP & KubernetesObject>;
 }
@@ -26,6 +27,7 @@ export function informerClusterView(inf: ClusterInformers, core: CoreV1Api): Clu
       }
     },
     namespace: (name) => inf.namespaces.get(name),
+    nodeLabels: (name) => inf.nodes.get(name)?.metadata?.labels,
     pools: () => inf.pools.list(),
   };
 }

@@ -37,7 +37,7 @@ async function setup(pools: SpiderIPPool[], now = () => new Date('2026-11-21T19:
   const pods = new Map<string, V1Pod>();
   const service = new AllocatorService({
     committer,
-    cluster: { pod: async (_ns, name) => pods.get(name), namespace: () => undefined, pools: () => pools },
+    cluster: { pod: async (_ns, name) => pods.get(name), namespace: () => undefined, nodeLabels: (n) => (n === 'n1' ? { zone: 'a' } : undefined), pools: () => pools },
     selection: { enableIPv4: true, enableIPv6: true, multusNamespace: 'kube-system' },
     log,
     now,
@@ -112,6 +112,14 @@ describe('AllocatorService', () => {
     expect(j2.ips[0]!.address).not.toBe(j1.ips[0]!.address);
     // The predecessor's stale record was released, not leaked.
     expect(recorded(io).filter((r) => r.entry.pod === 'ns/job-x').map((r) => r.entry.uid)).toEqual(['j2']);
+  });
+
+  it('matches pool nodeAffinity against the calling node labels', async () => {
+    const affine = { ...pool('za', '10.0.0.0/24', ['10.0.0.10']), spec: { subnet: '10.0.0.0/24', ips: ['10.0.0.10'], nodeAffinity: { matchLabels: { zone: 'a' } } } };
+    const other = { ...pool('zb', '10.0.1.0/24', ['10.0.1.10']), spec: { subnet: '10.0.1.0/24', ips: ['10.0.1.10'], nodeAffinity: { matchLabels: { zone: 'b' } } } };
+    const { service, pods } = await setup([affine, other]);
+    pods.set('a', pod('a', 'ua', { ipv4: ['zb', 'za'] }));
+    expect((await service.allocate(req('a', 'ua'))).ips.map((i) => i.pool)).toEqual(['za']);
   });
 
   it('releases only the prevResult addresses, in any spelling', async () => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError, makeGenericClientConstructor } from '@grpc/grpc-js';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { IPAM_GROUP, IPAMBLOCK_PLURAL, IPAM_VERSION, LABEL_BLOCK_POOL, decodeEntry, type IPAMBlock } from '../../../operator/src/api/internal/ipamblock.js';
 import type { SpiderIPPool, SpiderReservedIP } from '../../../operator/src/api/v2beta1/types.js';
 import { Informer } from '../../../operator/src/framework/informer.js';
@@ -107,6 +107,7 @@ export async function startInstance(env: Env, name: string): Promise<Instance> {
       custom.listClusterCustomObject({ group, version, plural, ...o }) as Promise<KubernetesListObject<T>>;
   const pods = new Informer<V1Pod>({ name: 'pods', kubeConfig: kc, path: `/api/v1/namespaces/${ns}/pods`, list: (o) => core.listNamespacedPod({ namespace: ns, ...o }), log });
   const namespaces = new Informer<V1Namespace>({ name: 'namespaces', kubeConfig: kc, path: '/api/v1/namespaces', list: (o) => core.listNamespace(o), log });
+  const nodes = new Informer<V1Node>({ name: 'nodes', kubeConfig: kc, path: '/api/v1/nodes', list: (o) => core.listNode(o), log });
   const pools = new Informer<SpiderIPPool & KubernetesObject>({
     name: 'spiderippools',
     kubeConfig: kc,
@@ -121,7 +122,7 @@ export async function startInstance(env: Env, name: string): Promise<Instance> {
     list: listCustom('spiderpool.spidernet.io', 'v2beta1', 'spiderreservedips'),
     log,
   });
-  const informers = [pods, namespaces, pools, reservedIPs];
+  const informers = [pods, namespaces, nodes, pools, reservedIPs];
   for (const i of informers) i.start();
   for (const i of informers) if (!(await i.waitForSync(30_000))) throw new Error(`informer did not sync for instance ${name}`);
 
@@ -129,7 +130,7 @@ export async function startInstance(env: Env, name: string): Promise<Instance> {
   const committer = new BlockCommitter(io);
   const service = new AllocatorService({
     committer,
-    cluster: informerClusterView({ pods, namespaces, pools, reservedIPs }, core),
+    cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core),
     selection: { enableIPv4: true, enableIPv6: true, multusNamespace: 'kube-system' },
     log,
   });
