@@ -74,10 +74,6 @@ export class PoolState {
     return this.pools.get(name);
   }
 
-  poolNames(): string[] {
-    return [...this.pools.keys()];
-  }
-
   /**
    * Adds a pool or applies a spec change. The allocator is resized, keeping every held address; a
    * change that would drop a held address is refused (returned as a message) and the old set stays.

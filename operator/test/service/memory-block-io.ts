@@ -41,8 +41,8 @@ export class MemoryBlockIO implements BlockIO {
     this.blocks.delete(name);
   }
 
-  async list(pool?: string): Promise<IPAMBlock[]> {
-    return [...this.blocks.values()].filter((b) => pool === undefined || b.spec.pool === pool).map((b) => structuredClone(b));
+  async list(): Promise<IPAMBlock[]> {
+    return [...this.blocks.values()].map((b) => structuredClone(b));
   }
 
   /** Writes directly, as another operator would. */
