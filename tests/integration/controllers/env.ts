@@ -112,6 +112,18 @@ export interface Alloc {
  * by the resourceVersion just read.
  */
 export async function writeBlock(env: Env, pool: string, poolUID: string, cidrOf: string, allocs: readonly Alloc[], node: string): Promise<void> {
+  // Another writer (an allocator or pod-release controller of a test running beside us on the shared
+  // cluster) may change or delete the block between our read and our write: re-read and retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeBlockOnce(env, pool, poolUID, cidrOf, allocs, node);
+    } catch (e) {
+      if (!(e instanceof ApiException && (e.code === 404 || e.code === 409)) || attempt >= 5) throw e;
+    }
+  }
+}
+
+async function writeBlockOnce(env: Env, pool: string, poolUID: string, cidrOf: string, allocs: readonly Alloc[], node: string): Promise<void> {
   const family = cidrOf.includes(':') ? 6 : 4;
   const ref = slotOf(pool, family, cidrOf).block;
   const base = { group: IPAM_GROUP, version: IPAM_VERSION, plural: IPAMBLOCK_PLURAL };

@@ -9,7 +9,7 @@ import { newBlockInformer, newPoolInformer, newReservedIPInformer } from '../../
 import { Manager } from '../../../operator/src/framework/manager.js';
 import { kubectl } from '../../support/cluster.js';
 import { waitFor } from '../helpers/wait.js';
-import { type Alloc, type Env, RUN_LABEL, applyJSON, createPool, poolUID, scopes, setUp, tearDown, writeBlock } from './env.js';
+import { type Alloc, type Env, RUN_LABEL, applyJSON, createPod, createPool, poolUID, scopes, setUp, tearDown, writeBlock } from './env.js';
 
 jest.setTimeout(120_000);
 
@@ -46,10 +46,14 @@ async function waitStatus(name: string, want: PoolStatus & { allocatedIPsKeys?: 
   }, 20_000, 100);
 }
 
-const alloc = (ip: string, n: number): Alloc => ({ ip, pod: `${env.ns}/pod-${n}`, uid: `00000000-0000-0000-0000-${String(n).padStart(12, '0')}` });
+// Entries name real pods: a pod-release controller of another test on the shared cluster would
+// rightly release addresses held for pods that do not exist.
+const podUIDs = new Map<number, string>();
+const alloc = (ip: string, n: number): Alloc => ({ ip, pod: `${env.ns}/pod-${n}`, uid: podUIDs.get(n) ?? '' });
 
 beforeAll(async () => {
   env = await setUp('ctl-sp');
+  for (let n = 1; n <= 12; n++) podUIDs.set(n, await createPod(env, `pod-${n}`));
   await createPool(good, { subnet: '10.251.0.0/16', ips: ['10.251.0.10-10.251.0.29'], gateway: '10.251.0.1' }, id);
   await createPool(other, { subnet: '10.251.0.0/16', ips: ['10.251.1.10-10.251.1.14'] }, id);
   const scope = scopes(env, id, [good, bad, other]);
@@ -92,7 +96,7 @@ describe('SpiderIPPool status from IPAMBlocks', () => {
     const uid = await poolUID(good);
     await writeBlock(env, good, uid, '10.251.0.0', [alloc('10.251.0.10', 1), alloc('10.251.0.11', 2), alloc('10.251.0.12', 3)], env.node);
     const s = await waitStatus(good, { allocatedIPCount: 3, totalIPCount: 20, freeIPCount: 17, allocatedIPsKeys: ['10.251.0.10', '10.251.0.11', '10.251.0.12'] });
-    expect(JSON.parse(s.allocatedIPs ?? '{}')['10.251.0.11']).toEqual({ interface: 'eth0', pod: `${env.ns}/pod-2`, podUid: '00000000-0000-0000-0000-000000000002' });
+    expect(JSON.parse(s.allocatedIPs ?? '{}')['10.251.0.11']).toEqual({ interface: 'eth0', pod: `${env.ns}/pod-2`, podUid: podUIDs.get(2) });
 
     await writeBlock(env, good, uid, '10.251.0.0', [alloc('10.251.0.10', 1), alloc('10.251.0.12', 3)], env.node);
     await waitStatus(good, { allocatedIPCount: 2, freeIPCount: 18, allocatedIPsKeys: ['10.251.0.10', '10.251.0.12'] });
