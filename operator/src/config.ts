@@ -1,5 +1,6 @@
 // The operator's configuration, from environment variables (the Deployment sets them). Every
 // problem is reported at once, each naming its variable, before anything starts.
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export interface OperatorConfig {
@@ -83,6 +84,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     gcGraceMs: int('GC_GRACE_SECONDS', 60, 0, 86_400) * 1000,
     logLevel: str('LOG_LEVEL', 'info'),
   };
+  if (config.tls.clientCA.length > 0) {
+    try {
+      new X509Certificate(config.tls.clientCA);
+    } catch (e) {
+      problems.push(`CLIENT_CA_FILE=${env.CLIENT_CA_FILE}: not a PEM certificate: ${(e as Error).message}`);
+    }
+  }
   if (podName.includes('@')) problems.push(`POD_NAME=${JSON.stringify(podName)}: must not contain "@" (it separates name and address in the Lease identity)`);
   if (!config.enableIPv4 && !config.enableIPv6) problems.push('ENABLE_IPV4 and ENABLE_IPV6 are both false: no family to allocate');
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,10 +1,12 @@
 // The operator process: configuration from the environment (every problem named, exit 2), then the
 // operator (operator.ts). SIGTERM/SIGINT: stop taking calls and let running ones finish while still
 // leading, then hand the Lease over and exit; a second signal exits at once.
+import { X509Certificate } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './framework/logger.js';
 import { createOperator } from './operator.js';
+import { nodeAuthenticator } from './security/peer-identity.js';
 
 let config;
 try {
@@ -19,7 +21,9 @@ const kc = new KubeConfig();
 if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
 else kc.loadFromDefault();
 
-const operator = createOperator(config, kc, log);
+// Node certificates must carry O=spiderpool-ts:nodes and clientAuth and be issued by the client CA
+// (ADR 0006), not merely chain to it.
+const operator = createOperator(config, kc, log, { authenticate: nodeAuthenticator({ ca: new X509Certificate(config.tls.clientCA) }) });
 await operator.start();
 
 let stopping = false;

@@ -14,7 +14,7 @@ import { allocatorTermController } from './service/allocator-term.js';
 import { KubeBlockIO } from './service/block-client.js';
 import { BlockCommitter } from './service/block-committer.js';
 import { informerClusterView } from './service/cluster-view.js';
-import { IpamGrpcServer } from './service/grpc-server.js';
+import { type GrpcServerOptions, IpamGrpcServer } from './service/grpc-server.js';
 import { podReleaseController } from './service/pod-release.js';
 
 /** Lease timings; defaults are client-go's (15 s / 10 s / 2 s). */
@@ -29,7 +29,13 @@ export interface Operator {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logger, lease: LeaseTimings = {}): Operator {
+export interface OperatorOptions {
+  lease?: LeaseTimings;
+  /** Who a gRPC caller is (its node); default the certificate's CN. main.ts passes the strict check. */
+  authenticate?: GrpcServerOptions['authenticate'];
+}
+
+export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logger, opts: OperatorOptions = {}): Operator {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const spider = <T extends KubernetesObject>(plural: string) => ({
@@ -64,7 +70,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
       { controller: term, leaderOnly: true },
       { controller: podRelease, leaderOnly: true },
     ],
-    leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...lease },
+    leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...opts.lease },
     healthPort: config.healthPort,
   });
   const elector = manager.leaderElector!;
@@ -72,6 +78,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
     service,
     tls: config.tls,
     leadership: () => ({ leading: elector.isLeader(), leader: leaderAddress(elector.leader()) }),
+    ...(opts.authenticate ? { authenticate: opts.authenticate } : {}),
     log: log.child({ component: 'grpc' }),
   });
 

@@ -1,5 +1,7 @@
 // Operator configuration: every problem named by its variable, all reported at once; defaults; the
 // Lease identity carries the gRPC address followers point callers to.
+import { rmSync } from 'node:fs';
+import { makePki } from '../../../ipam-plugin/test/support/pki.js';
 import { ConfigError, leaderAddress, leaseIdentity, loadConfig } from '../../src/config.js';
 
 const problems = (env: NodeJS.ProcessEnv): string[] => {
@@ -26,9 +28,22 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('applies defaults and derives the advertised address from POD_IP', () => {
+  it('refuses a client CA file that is not a certificate', () => {
     const file = new URL(import.meta.url).pathname;
-    const c = loadConfig({ POD_NAME: 'op-0', POD_NAMESPACE: 'kube-system', POD_IP: '10.0.0.7', TLS_CERT_FILE: file, TLS_KEY_FILE: file, CLIENT_CA_FILE: file });
+    expect(problems({ POD_NAME: 'op-0', POD_NAMESPACE: 'ns', POD_IP: '10.0.0.7', TLS_CERT_FILE: file, TLS_KEY_FILE: file, CLIENT_CA_FILE: file })).toEqual([
+      expect.stringMatching(/^CLIENT_CA_FILE=.*config.test.ts: not a PEM certificate: /),
+    ]);
+  });
+
+  it('applies defaults and derives the advertised address from POD_IP', () => {
+    const pki = makePki();
+    const files = { TLS_CERT_FILE: pki.serverCertFile, TLS_KEY_FILE: pki.serverKeyFile, CLIENT_CA_FILE: pki.caFile };
+    let c;
+    try {
+      c = loadConfig({ POD_NAME: 'op-0', POD_NAMESPACE: 'kube-system', POD_IP: '10.0.0.7', ...files });
+    } finally {
+      rmSync(pki.dir, { recursive: true, force: true });
+    }
     expect(c).toMatchObject({ grpcPort: 9443, advertiseAddress: '10.0.0.7:9443', healthPort: 8080, enableIPv4: true, enableIPv6: true, gcGraceMs: 60_000, leaseName: 'spiderpool-ts-operator' });
     expect(leaseIdentity(c)).toBe('op-0@10.0.0.7:9443');
     expect(leaderAddress(leaseIdentity(c))).toBe('10.0.0.7:9443');

@@ -3,8 +3,9 @@
 // Lease, rebuilds from the IPAMBlocks and continues — same addresses for pods it did not serve, no
 // address twice.
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { jest } from '@jest/globals';
-import { makePki } from '../../../ipam-plugin/test/support/pki.js';
+import { makePki, type Pki } from '../../../ipam-plugin/test/support/pki.js';
 import type { OperatorConfig } from '../../../operator/src/config.js';
 import { createOperator, type Operator } from '../../../operator/src/operator.js';
 import { waitFor } from '../helpers/wait.js';
@@ -16,6 +17,7 @@ const pool = `alloc-fo-${randomBytes(3).toString('hex')}`;
 let env: Env;
 const operators: Operator[] = [];
 const clients: GrpcCaller[] = [];
+let pki: Pki | undefined;
 
 beforeAll(async () => {
   env = await setUp('alloc-fo');
@@ -25,12 +27,14 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of clients) c.close();
   await Promise.all(operators.map((o) => o.stop(1000)));
+  if (pki) rmSync(pki.dir, { recursive: true, force: true });
   if (env) await tearDown(env, [pool]);
 });
 
 it('fails over to the follower, which rebuilds and never hands out an address twice', async () => {
   const pods = [...(await createPods(env, 'f', 40, pool))];
-  const pki = makePki(env.node);
+  pki = makePki(env.node);
+  const certs = pki;
   const basePort = 20_000 + Math.floor(Math.random() * 20_000);
   const config = (i: number): OperatorConfig => ({
     kubeconfig: '',
@@ -40,7 +44,7 @@ it('fails over to the follower, which rebuilds and never hands out an address tw
     grpcHost: '127.0.0.1',
     grpcPort: basePort + i,
     advertiseAddress: `127.0.0.1:${basePort + i}`,
-    tls: { certChain: pki.serverCert, privateKey: pki.serverKey, clientCA: pki.ca },
+    tls: { certChain: certs.serverCert, privateKey: certs.serverKey, clientCA: certs.ca },
     healthPort: 0,
     enableIPv4: true,
     enableIPv6: true,
@@ -49,7 +53,7 @@ it('fails over to the follower, which rebuilds and never hands out an address tw
     logLevel: 'error',
   });
   const lease = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
-  const ops = [0, 1].map((i) => createOperator(config(i), env.kc, env.log.child({ op: i }), lease));
+  const ops = [0, 1].map((i) => createOperator(config(i), env.kc, env.log.child({ op: i }), { lease }));
   operators.push(...ops);
   await Promise.all(ops.map((o) => o.start()));
   const leaderIndex = await waitFor('a leader serving', async () => {
@@ -59,7 +63,7 @@ it('fails over to the follower, which rebuilds and never hands out an address tw
   const leader = ops[leaderIndex]!;
   const follower = ops[1 - leaderIndex]!;
   const rpc = (i: number) => {
-    const c = grpcClient(pki, basePort + i);
+    const c = grpcClient(certs, basePort + i);
     clients.push(c);
     return c;
   };

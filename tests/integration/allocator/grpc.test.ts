@@ -2,6 +2,7 @@
 // apiserver. A node's certificate allocates for its pods; another node's certificate is refused; a
 // follower answers UNAVAILABLE / not-leader naming the leader.
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { jest } from '@jest/globals';
 import { makePki, type Pki } from '../../../ipam-plugin/test/support/pki.js';
 import type { AllocateRequest } from '../../../operator/src/rpc/gen/spiderpool_ts/ipam/v1/ipam.js';
@@ -16,6 +17,7 @@ let inst: Instance;
 let pods: Map<string, string>;
 const servers: IpamGrpcServer[] = [];
 const clients: GrpcCaller[] = [];
+const pkis: Pki[] = [];
 
 beforeAll(async () => {
   env = await setUp('alloc-grpc');
@@ -28,6 +30,7 @@ afterAll(async () => {
   for (const c of clients) c.close();
   await Promise.all(servers.map((s) => s.stop(1000)));
   await inst?.stop();
+  for (const p of pkis) rmSync(p.dir, { recursive: true, force: true });
   if (env) await tearDown(env, [pool]);
 });
 
@@ -57,6 +60,7 @@ const req = (name: string, nodeName: string): AllocateRequest => ({
 describe('allocator gRPC server', () => {
   it('serves the pod node over mTLS and refuses other nodes, mismatched names and followers', async () => {
     const nodePki = makePki(env.node);
+    pkis.push(nodePki);
     const port = await serve(nodePki, { leading: true });
     const call = client(nodePki, port);
 
@@ -71,6 +75,7 @@ describe('allocator gRPC server', () => {
 
     // Another node's certificate asking for a pod on env.node.
     const otherPki = makePki('other-node');
+    pkis.push(otherPki);
     const otherPort = await serve(otherPki, { leading: true });
     expect(await failure(client(otherPki, otherPort)('allocate', req('g-1', 'other-node')))).toEqual({
       code: 9,
