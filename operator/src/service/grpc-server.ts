@@ -5,7 +5,9 @@
 // `system:node:worker-1`): the operator issues these certificates itself (ADR 0006) and the CN is
 // compared with spec.nodeName, so the bare name avoids a prefix convention that means something
 // else to the Kubernetes API (the kubelet's own identity). The TLS handshake already refused any
-// client without a certificate chaining to the configured client CA.
+// client without a certificate chaining to the configured client CA. The default hook reads only the
+// CN; the operator (main.ts) passes the security module's nodeAuthenticator, which also requires
+// O=spiderpool-ts:nodes, clientAuth and issuance by our CA (ADR 0006).
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { Logger } from '../framework/logger.js';
 import { ErrorReason, GrpcCode } from '../rpc/errors.js';
