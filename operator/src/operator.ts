@@ -2,7 +2,7 @@
 // election; while leading, the allocator term (state rebuilt from the IPAMBlocks before serving) and
 // release on pod deletion; the TLS gRPC endpoint, which followers answer with the leader's address.
 // main.ts builds one from the environment; tests build several in one process.
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { SpiderIPPool, SpiderReservedIP } from './api/v2beta1/types.js';
 import { type OperatorConfig, leaderAddress, leaseIdentity } from './config.js';
 import { Informer } from './framework/informer.js';
@@ -54,7 +54,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   const committer = new BlockCommitter(io);
   const service = new AllocatorService({
     committer,
-    cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core),
+    cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core, kc.makeApiClient(AppsV1Api)),
     selection: { enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6, multusNamespace: config.namespace },
     statefulSetKeepsIPs: config.statefulSetKeepsIPs,
     gcGraceMs: config.gcGraceMs,

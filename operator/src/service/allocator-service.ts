@@ -37,6 +37,8 @@ export interface ClusterView {
   /** Labels of the node (pool nodeAffinity); undefined when the node is not known. */
   nodeLabels(name: string): Record<string, string> | undefined;
   pools(): SpiderIPPool[];
+  /** A StatefulSet's desired replicas, from the API; undefined when it is gone or being deleted. */
+  statefulSetReplicas(namespace: string, name: string): Promise<number | undefined>;
 }
 
 export interface AllocatorServiceOptions {
@@ -210,8 +212,10 @@ export class AllocatorService {
   /**
    * Releases what a pod that no longer exists still holds (its CNI DEL was missed: node gone, runtime
    * crash). Nothing while the pod exists — a same-named successor is the ADD path's business
-   * (decideReuse). StatefulSet records are kept when StatefulSets keep their IPs: the successor pod
-   * of that name takes them over. Returns the released addresses.
+   * (decideReuse). StatefulSet records are kept when StatefulSets keep their IPs and the pod's
+   * ordinal is still below the StatefulSet's replicas: the successor pod of that name takes them
+   * over. A scale-down or a deleted StatefulSet frees them (Spiderpool does the same). Returns the
+   * released addresses.
    */
   async releaseDeletedPod(namespace: string, name: string): Promise<string[]> {
     const state = this.ready();
@@ -219,14 +223,24 @@ export class AllocatorService {
     if (held.length === 0 || (await this.opts.cluster.pod(namespace, name)) !== undefined) return [];
     const keepSts = this.opts.statefulSetKeepsIPs ?? true;
     const released: string[] = [];
+    const keep = keepSts && (await this.successorExpected(namespace, name, held));
     for (const h of held) {
-      if (keepSts && h.entry.ok?.startsWith('StatefulSet/')) continue;
+      if (keep && h.entry.ok?.startsWith('StatefulSet/')) continue;
       await this.attachments.run(`${h.entry.uid}/${h.entry.nic}`, async () => {
         if (await this.releaseHeld(state, h)) released.push(h.ip);
       });
     }
     if (released.length > 0) this.opts.log.info('released addresses of a deleted pod', { namespace, name, ips: released });
     return released;
+  }
+
+  /** Whether a StatefulSet will recreate pod `name` (its ordinal is below the current replicas). */
+  private async successorExpected(namespace: string, name: string, held: readonly Held[]): Promise<boolean> {
+    const owner = held.find((h) => h.entry.ok?.startsWith('StatefulSet/'))?.entry.ok?.slice('StatefulSet/'.length);
+    const ordinal = Number(/-(\d+)$/.exec(name)?.[1] ?? NaN);
+    if (owner === undefined || !name.startsWith(`${owner}-`) || !Number.isInteger(ordinal)) return false;
+    const replicas = await this.opts.cluster.statefulSetReplicas(namespace, owner);
+    return replicas !== undefined && ordinal < replicas;
   }
 
   private ready(): PoolState {

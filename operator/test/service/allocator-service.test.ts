@@ -31,13 +31,13 @@ const pod = (name: string, uid: string, annotation: object, owner?: { kind: stri
   spec: { nodeName: 'n1', containers: [] },
 });
 
-async function setup(pools: SpiderIPPool[], now = () => new Date('2026-11-21T19:00:00Z')) {
+async function setup(pools: SpiderIPPool[], now = () => new Date('2026-11-21T19:00:00Z'), stsReplicas = new Map<string, number>()) {
   const io = new MemoryBlockIO();
   const committer = new BlockCommitter(io, { sleep: async () => {} });
   const pods = new Map<string, V1Pod>();
   const service = new AllocatorService({
     committer,
-    cluster: { pod: async (_ns, name) => pods.get(name), namespace: () => undefined, nodeLabels: (n) => (n === 'n1' ? { zone: 'a' } : undefined), pools: () => pools },
+    cluster: { pod: async (_ns, name) => pods.get(name), namespace: () => undefined, nodeLabels: (n) => (n === 'n1' ? { zone: 'a' } : undefined), pools: () => pools, statefulSetReplicas: async (_ns, name) => stsReplicas.get(name) },
     selection: { enableIPv4: true, enableIPv6: true, multusNamespace: 'kube-system' },
     log,
     now,
@@ -143,8 +143,9 @@ describe('AllocatorService', () => {
     expect((await check('new')).ips.map((i) => i.address)).toEqual(['10.0.0.10/24']);
   });
 
-  it('releases the records of a deleted pod, but not of a live one nor a StatefulSet pod', async () => {
-    const { io, service, pods } = await setup([pool('p', '10.0.0.0/24', ['10.0.0.10-10.0.0.20'])]);
+  it('releases the records of a deleted pod, but not of a live one nor a StatefulSet pod that comes back', async () => {
+    const replicas = new Map([['web', 1]]);
+    const { io, service, pods } = await setup([pool('p', '10.0.0.0/24', ['10.0.0.10-10.0.0.20'])], undefined, replicas);
     pods.set('a', pod('a', 'ua', { ipv4: ['p'] }));
     pods.set('web-0', pod('web-0', 'uw', { ipv4: ['p'] }, { kind: 'StatefulSet', name: 'web' }));
     await service.allocate(req('a', 'ua'));
@@ -155,6 +156,10 @@ describe('AllocatorService', () => {
     expect(await service.releaseDeletedPod('ns', 'a')).toEqual(['10.0.0.10']);
     expect(await service.releaseDeletedPod('ns', 'web-0')).toEqual([]);
     expect(recorded(io).map((r) => r.entry.pod)).toEqual(['ns/web-0']);
+    // Scaled to 0: no successor, the address is freed.
+    replicas.set('web', 0);
+    expect(await service.releaseDeletedPod('ns', 'web-0')).toEqual(['10.0.0.11']);
+    expect(recorded(io)).toEqual([]);
   });
 
   it('GC releases what is not a valid attachment once older than the grace period', async () => {

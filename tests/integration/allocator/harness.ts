@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError, makeGenericClientConstructor } from '@grpc/grpc-js';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { IPAM_GROUP, IPAMBLOCK_PLURAL, IPAM_VERSION, LABEL_BLOCK_POOL, decodeEntry, type IPAMBlock } from '../../../operator/src/api/internal/ipamblock.js';
 import type { SpiderIPPool, SpiderReservedIP } from '../../../operator/src/api/v2beta1/types.js';
 import { Informer } from '../../../operator/src/framework/informer.js';
@@ -130,7 +130,7 @@ export async function startInstance(env: Env, name: string): Promise<Instance> {
   const committer = new BlockCommitter(io);
   const service = new AllocatorService({
     committer,
-    cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core),
+    cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core, kc.makeApiClient(AppsV1Api)),
     selection: { enableIPv4: true, enableIPv6: true, multusNamespace: 'kube-system' },
     log,
   });
