@@ -52,8 +52,16 @@ export async function setUp(prefix: string): Promise<Env> {
 }
 
 export async function tearDown(env: Env, pools: readonly string[], reserved: readonly string[] = []): Promise<void> {
-  await kubectl(['delete', 'pods', '--all', '-n', env.ns, '--grace-period=0', '--force', '--ignore-not-found']).catch(() => undefined);
+  // No kubelet ever confirms a pod's end: a pod deleted gracefully (by the namespace controller, or a
+  // workload controller recreating it) stays Terminating and keeps the namespace terminating. Stop the
+  // workloads, delete the namespace, and force-delete its pods until it is gone.
+  await kubectl(['delete', 'deployments,statefulsets', '--all', '-n', env.ns, '--ignore-not-found']).catch(() => undefined);
   await kubectl(['delete', 'namespace', env.ns, '--wait=false', '--ignore-not-found']);
+  await waitFor(`namespace ${env.ns} gone`, async () => {
+    await kubectl(['delete', 'pods', '--all', '-n', env.ns, '--grace-period=0', '--force', '--ignore-not-found']).catch(() => undefined);
+    const out = await kubectl(['get', 'namespace', env.ns, '--ignore-not-found', '-o', 'name']);
+    return { ok: out.trim() === '', detail: out };
+  }, 60_000, 1_000).catch(() => undefined);
   await kubectl(['delete', 'node', env.node, '--ignore-not-found']);
   for (const p of pools) {
     await kubectl(['delete', 'ipamblocks.ipam.spiderpool-ts.io', '-l', `${LABEL_BLOCK_POOL}=${poolLabelValue(p)}`, '--ignore-not-found']);
