@@ -1,10 +1,13 @@
-// The operator assembled: caches for pods, namespaces, nodes, pools and reserved IPs; Lease leader
-// election; while leading, the allocator term (state rebuilt from the IPAMBlocks before serving) and
-// release on pod deletion; the TLS gRPC endpoint, which followers answer with the leader's address.
+// The operator assembled: caches for pods, namespaces, nodes, pools, reserved IPs, IPAMBlocks and
+// SpiderEndpoints; Lease leader election; while leading, the allocator term (state rebuilt from the
+// IPAMBlocks before serving), release on pod deletion, and the derived views (SpiderIPPool status,
+// SpiderEndpoints); the TLS gRPC endpoint, which followers answer with the leader's address.
 // main.ts builds one from the environment; tests build several in one process.
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import type { SpiderIPPool, SpiderReservedIP } from './api/v2beta1/types.js';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Namespace, type V1Node } from '@kubernetes/client-node';
 import { type OperatorConfig, leaderAddress, leaseIdentity } from './config.js';
+import { newBlockInformer, newEndpointInformer, newPodInformer, newPoolInformer, newReservedIPInformer } from './controllers/informers.js';
+import { KubePoolStatusWriter, newIPPoolStatusController } from './controllers/ippool-status.js';
+import { KubeEndpointWriter, apiParentLookup, newSpiderEndpointController } from './controllers/spiderendpoint.js';
 import { Informer } from './framework/informer.js';
 import type { LeaderElectorOptions } from './framework/leader-election.js';
 import type { Logger } from './framework/logger.js';
@@ -37,18 +40,14 @@ export interface OperatorOptions {
 
 export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logger, opts: OperatorOptions = {}): Operator {
   const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const spider = <T extends KubernetesObject>(plural: string) => ({
-    kubeConfig: kc,
-    path: `/apis/spiderpool.spidernet.io/v2beta1/${plural}`,
-    list: (o: object) => custom.listClusterCustomObject({ group: 'spiderpool.spidernet.io', version: 'v2beta1', plural, ...o }) as Promise<KubernetesListObject<T>>,
-    log,
-  });
-  const pods = new Informer<V1Pod>({ name: 'pods', kubeConfig: kc, path: '/api/v1/pods', list: (o) => core.listPodForAllNamespaces(o), log });
+  const pods = newPodInformer(kc, log);
   const namespaces = new Informer<V1Namespace>({ name: 'namespaces', kubeConfig: kc, path: '/api/v1/namespaces', list: (o) => core.listNamespace(o), log });
   const nodes = new Informer<V1Node>({ name: 'nodes', kubeConfig: kc, path: '/api/v1/nodes', list: (o) => core.listNode(o), log });
-  const pools = new Informer<SpiderIPPool & KubernetesObject>({ name: 'spiderippools', ...spider('spiderippools') });
-  const reservedIPs = new Informer<SpiderReservedIP & KubernetesObject>({ name: 'spiderreservedips', ...spider('spiderreservedips') });
+  const pools = newPoolInformer(kc, log);
+  const reservedIPs = newReservedIPInformer(kc, log);
+  // Only the derived views read these caches; the allocator rebuilds from a fresh list of blocks.
+  const blocks = newBlockInformer(kc, log);
+  const endpoints = newEndpointInformer(kc, log);
 
   const io = new KubeBlockIO(kc);
   const committer = new BlockCommitter(io);
@@ -63,12 +62,17 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
 
   const podRelease = podReleaseController({ service, pods, log });
   const term = allocatorTermController({ service, io, committer, pools, reservedIPs, log, afterRebuild: (state) => state.podKeys().forEach((k) => podRelease.enqueue(k)) });
+  const poolStatus = newIPPoolStatusController({ pools, blocks, reservedIPs, writer: new KubePoolStatusWriter(kc), log });
+  const spiderEndpoints = newSpiderEndpointController({ pods, blocks, pools, endpoints, writer: new KubeEndpointWriter(kc), parents: apiParentLookup(kc), log });
   const manager = new Manager({
     log,
-    caches: [pods, namespaces, nodes, pools, reservedIPs],
+    caches: [pods, namespaces, nodes, pools, reservedIPs, blocks, endpoints],
     controllers: [
       { controller: term, leaderOnly: true },
       { controller: podRelease, leaderOnly: true },
+      // Pure derivations of the blocks: a second replica running them would write the same result.
+      { controller: poolStatus, leaderOnly: true },
+      { controller: spiderEndpoints, leaderOnly: true },
     ],
     leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...opts.lease },
     healthPort: config.healthPort,
