@@ -3,9 +3,7 @@
 // the pods; the scheduler skips pods that already have spec.nodeName; the Node must exist, or the
 // controller-manager's pod GC deletes them as orphans after 40 s), SpiderIPPools, and allocator service
 // instances wired exactly as the operator wires them (informers, KubeBlockIO, group committer).
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { IPAM_GROUP, IPAMBLOCK_PLURAL, IPAM_VERSION, LABEL_BLOCK_POOL, decodeEntry, type IPAMBlock } from '../../../operator/src/api/internal/ipamblock.js';
@@ -21,10 +19,9 @@ import { rebuildState } from '../../../operator/src/service/rebuild.js';
 import { decodeStatusDetails, type ErrorDetail, STATUS_DETAILS_TRAILER } from '../../../operator/src/rpc/errors.js';
 import { ipamServiceDefinition } from '../../../operator/src/rpc/grpc-service.js';
 import type { Pki } from '../../../ipam-plugin/test/support/pki.js';
-import { ensureCluster, kubectl, kubeconfigPath, repoRoot } from '../../support/cluster.js';
-import { waitFor } from '../helpers/wait.js';
+import { kubectl } from '../../support/cluster.js';
+import { createTestNamespace } from '../../support/test-namespace.js';
 
-export const CRD_FILE = join(repoRoot, 'crds', 'internal', 'ipam.spiderpool-ts.io_ipamblocks.yaml');
 
 export interface Env {
   kc: KubeConfig;
@@ -35,19 +32,7 @@ export interface Env {
 }
 
 export async function setUp(prefix: string): Promise<Env> {
-  await ensureCluster();
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=spiderpool-ts-tests', '-f', CRD_FILE]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipamblocks.ipam.spiderpool-ts.io']);
-  const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
-  const node = `${ns}-node`;
-  await kubectl(['create', 'namespace', ns]);
-  await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: { 'spiderpool-ts.io/test': prefix } } }) });
-  await waitFor(`serviceaccount default in ${ns}`, async () => {
-    const out = await kubectl(['get', 'serviceaccount', 'default', '-n', ns, '--ignore-not-found', '-o', 'name']);
-    return { ok: out.trim() !== '', detail: out };
-  }, 30_000, 200);
+  const { kc, ns, node } = await createTestNamespace(prefix);
   const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', defaultMeta: { test: prefix } });
   return { kc, ns, node, log };
 }

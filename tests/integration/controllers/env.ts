@@ -2,13 +2,13 @@
 // kubelet-less Node (pods bound to it are never run; the Node must exist or the pod GC removes them),
 // informers and a Manager running the controllers exactly as the operator does, and IPAMBlocks written
 // straight to the apiserver in the allocator's layout (slotOf names, pool label, encoded entries).
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { type BlockEntry, IPAM_API_VERSION, IPAM_GROUP, IPAM_VERSION, IPAMBLOCK_PLURAL, LABEL_BLOCK_POOL, encodeEntry } from '../../../operator/src/api/internal/ipamblock.js';
 import { createLogger, type Logger } from '../../../operator/src/framework/logger.js';
 import { poolLabelValue, slotOf } from '../../../operator/src/service/block-layout.js';
-import { ensureCluster, kubectl, kubeconfigPath, repoRoot } from '../../support/cluster.js';
+import { kubectl } from '../../support/cluster.js';
+import { createTestNamespace } from '../../support/test-namespace.js';
 import { waitFor } from '../helpers/wait.js';
 
 export interface Env {
@@ -23,20 +23,7 @@ export interface Env {
 }
 
 export async function setUp(prefix: string): Promise<Env> {
-  await ensureCluster();
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  // cluster:up installs every CRD; a cluster started before the IPAMBlock CRD existed gets it here.
-  await kubectl(['apply', '--server-side', '-k', `${repoRoot}/crds/`]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipamblocks.ipam.spiderpool-ts.io']);
-  const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
-  const node = `${ns}-node`;
-  await kubectl(['create', 'namespace', ns]);
-  await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: node, labels: { 'spiderpool-ts.io/test': prefix } } }) });
-  await waitFor(`serviceaccount default in ${ns}`, async () => {
-    const out = await kubectl(['get', 'serviceaccount', 'default', '-n', ns, '--ignore-not-found', '-o', 'name']);
-    return { ok: out.trim() !== '', detail: out };
-  }, 30_000, 200);
+  const { kc, ns, node } = await createTestNamespace(prefix);
   const logLines: Record<string, unknown>[] = [];
   const log = createLogger({
     level: process.env.TEST_LOG_LEVEL ?? 'info',
