@@ -165,14 +165,22 @@ export class AllocatorService {
     const ref = req.pod ?? { namespace: '', name: '', uid: '' };
     const key = ref.uid ? `${ref.uid}/${req.ifname}` : `node:${req.nodeName}/${req.containerId}/${req.ifname}`;
     return this.attachments.run(key, async () => {
+      let pod: V1Pod | undefined;
       if (ref.namespace && ref.name) {
-        const pod = await this.opts.cluster.pod(ref.namespace, ref.name);
+        pod = await this.opts.cluster.pod(ref.namespace, ref.name);
         if (pod !== undefined && (!ref.uid || pod.metadata?.uid === ref.uid)) checkNode(pod, req.nodeName);
       }
       const wanted = new Set(req.ips.map((ip, i) => canonicalAddress(ip, i)));
       const held = this.attachmentHeld(state, req.containerId, req.ifname, req.nodeName, ref).filter((h) => wanted.size === 0 || wanted.has(h.ip));
       if (held.length === 0) {
         throw new IpamError(GrpcCode.NOT_FOUND, ErrorReason.AllocationNotFound, `nothing held for container ${req.containerId} interface ${req.ifname}`);
+      }
+      if (pod !== undefined && held.every((h) => sandboxOfLivePod(pod, h.entry.uid, req.nodeName))) {
+        // The runtime tears down a dead sandbox of a pod that lives on (node reboot, sandbox
+        // recreated): its next ADD gets these addresses back by (pod uid, ifname). The addresses are
+        // freed when the pod goes (pod-release controller) or finishes, never leaked by keeping them.
+        this.opts.log.info('kept on DEL: the pod lives on and will get them back', { namespace: ref.namespace, name: ref.name, ifname: req.ifname, ips: held.map((h) => h.ip), containerId: req.containerId, requestId: req.requestId });
+        return { released: [] };
       }
       const released: string[] = [];
       for (const h of held) if (await this.releaseHeld(state, h)) released.push(h.ip);
@@ -394,4 +402,19 @@ function toRecord(h: Held): AllocationRecord {
     ...(h.entry.node ? { node: h.entry.node } : {}),
     ...(h.entry.cid ? { containerID: h.entry.cid } : {}),
   };
+}
+
+/**
+ * Whether a DEL is for a sandbox of a pod that is still meant to run on this node: same UID, bound to
+ * the calling node, not being deleted, not finished. Such a DEL comes from a sandbox being recreated.
+ */
+function sandboxOfLivePod(pod: V1Pod, recordedUID: string, node: string): boolean {
+  const phase = pod.status?.phase;
+  return (
+    pod.metadata?.uid === recordedUID &&
+    pod.spec?.nodeName === node &&
+    pod.metadata?.deletionTimestamp === undefined &&
+    phase !== 'Succeeded' &&
+    phase !== 'Failed'
+  );
 }

@@ -31,6 +31,8 @@ const pod = (name: string, uid: string, annotation: object, owner?: { kind: stri
   spec: { nodeName: 'n1', containers: [] },
 });
 
+const terminating = (p: V1Pod): V1Pod => ({ ...p, metadata: { ...p.metadata, deletionTimestamp: new Date('2026-11-21T19:00:00Z') } });
+
 async function setup(pools: SpiderIPPool[], now = () => new Date('2026-11-21T19:00:00Z'), stsReplicas = new Map<string, number>()) {
   const io = new MemoryBlockIO();
   const committer = new BlockCommitter(io, { sleep: async () => {} });
@@ -129,7 +131,31 @@ describe('AllocatorService', () => {
     const del = (ips: string[]) => service.release({ containerId: 'c-a', ifname: 'eth0', pod: { namespace: 'ns', name: 'a', uid: 'ua' }, nodeName: 'n1', ips, requestId: '', networkName: '' });
     await expect(del(['fd00::b/64'])).rejects.toMatchObject({ code: 5, reason: 'allocation-not-found' });
     await expect(del(['nonsense'])).rejects.toMatchObject({ code: 3, reason: 'invalid-argument', metadata: { field: 'ips[0]' } });
+    pods.set('a', terminating(pods.get('a')!));
     expect(await del(['FD00:0:0::000a/64'])).toEqual({ released: ['fd00::a'] });
+  });
+
+  it('keeps the addresses on a DEL of a live pod\'s dead sandbox (node reboot) and gives them back to its next ADD', async () => {
+    const { service, pods } = await setup([pool('p', '10.0.0.0/24', ['10.0.0.10-10.0.0.20'])]);
+    pods.set('a', pod('a', 'ua', { ipv4: ['p'] }));
+    const first = await service.allocate(req('a', 'ua', 'sandbox-1'));
+    const del = (cid: string) => service.release({ containerId: cid, ifname: 'eth0', pod: { namespace: 'ns', name: 'a', uid: 'ua' }, nodeName: 'n1', ips: [], requestId: '', networkName: '' });
+    expect(await del('sandbox-1')).toEqual({ released: [] });
+    const second = await service.allocate(req('a', 'ua', 'sandbox-2'));
+    expect(second.ips).toEqual(first.ips);
+    // Once the pod is being deleted, its DEL frees the address.
+    pods.set('a', terminating(pods.get('a')!));
+    expect(await del('sandbox-2')).toEqual({ released: ['10.0.0.10'] });
+  });
+
+  it('frees on DEL when the pod finished (Succeeded/Failed): no sandbox will come back', async () => {
+    const { service, pods } = await setup([pool('p', '10.0.0.0/24', ['10.0.0.10-10.0.0.20'])]);
+    pods.set('a', pod('a', 'ua', { ipv4: ['p'] }));
+    await service.allocate(req('a', 'ua'));
+    pods.set('a', { ...pods.get('a')!, status: { phase: 'Succeeded' } });
+    expect(await service.release({ containerId: 'c-a', ifname: 'eth0', pod: { namespace: 'ns', name: 'a', uid: 'ua' }, nodeName: 'n1', ips: [], requestId: '', networkName: '' })).toEqual({
+      released: ['10.0.0.10'],
+    });
   });
 
   it('answers CHECK for the current sandbox only, and survives a restart', async () => {

@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import type { AllocateRequest } from '../../../operator/src/rpc/gen/spiderpool_ts/ipam/v1/ipam.js';
 import { IpamError } from '../../../operator/src/service/errors.js';
+import { kubectl } from '../../support/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 import { createPods, createPool, type Env, type Instance, recordedAddresses, setUp, startInstance, tearDown } from './harness.js';
 
 jest.setTimeout(180_000);
@@ -76,8 +78,21 @@ describe('allocator service', () => {
       reason: 'allocation-not-found',
     });
     expect((await recordedAddresses(env, poolA)).get(ips[0]!)).toBe(uid0);
-    // The current sandbox's DEL frees it.
-    const rel = await inst.service.release({ containerId: 'cid-new-sandbox', ifname: 'eth0', pod: { namespace: env.ns, name: name0, uid: uid0 }, nodeName: env.node, ips: [], requestId: 'd2', networkName: '' });
+    // The current sandbox's DEL keeps it while the pod lives on (a sandbox being recreated)...
+    const delCurrent = () => inst.service.release({ containerId: 'cid-new-sandbox', ifname: 'eth0', pod: { namespace: env.ns, name: name0, uid: uid0 }, nodeName: env.node, ips: [], requestId: 'd2', networkName: '' });
+    expect((await delCurrent()).released).toEqual([]);
+    expect((await recordedAddresses(env, poolA)).get(ips[0]!)).toBe(uid0);
+    // ...and frees it once the pod is being deleted (no kubelet here: it stays Terminating).
+    await kubectl(['delete', 'pod', name0, '-n', env.ns, '--wait=false']);
+    const rel = await waitFor(
+      'the DEL to free the address of the terminating pod',
+      async () => {
+        const r = await delCurrent();
+        return { ok: r.released.length > 0, value: r, detail: JSON.stringify(r) };
+      },
+      30_000,
+      200,
+    );
     expect(rel.released).toEqual([ips[0]]);
     expect((await recordedAddresses(env, poolA)).has(ips[0]!)).toBe(false);
 

@@ -8,6 +8,8 @@ import { makePki, type Pki } from '../../../ipam-plugin/test/support/pki.js';
 import type { AllocateRequest } from '../../../operator/src/rpc/gen/spiderpool_ts/ipam/v1/ipam.js';
 import { IpamGrpcServer, type Leadership } from '../../../operator/src/service/grpc-server.js';
 import { createPods, createPool, type Env, failure, type GrpcCaller, grpcClient, type Instance, setUp, startInstance, tearDown } from './harness.js';
+import { kubectl } from '../../support/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 
 jest.setTimeout(180_000);
 
@@ -89,9 +91,21 @@ describe('allocator gRPC server', () => {
       detail: { reason: 'not-leader', metadata: { leader: '10.0.0.7:9443' } },
     });
 
-    // Release over the wire; a second one is NOT_FOUND (the shim treats it as success).
+    // Release over the wire, for a pod being deleted (a live pod's DEL keeps its addresses for the
+    // sandbox that replaces it); a second one is NOT_FOUND (the shim treats it as success).
     const del = { containerId: 'cid-g-0', ifname: 'eth0', pod: { namespace: env.ns, name: 'g-0', uid: pods.get('g-0')! }, nodeName: env.node, ips: [], requestId: '', networkName: '' };
-    expect(await call('release', del)).toEqual({ released: [res.ips[0]!.address.split('/')[0]] });
+    expect(await call('release', del)).toEqual({ released: [] });
+    await kubectl(['delete', 'pod', 'g-0', '-n', env.ns, '--wait=false']);
+    const freed = await waitFor(
+      'the DEL to free the terminating pod\'s address',
+      async () => {
+        const r = (await call('release', del)) as { released: string[] };
+        return { ok: r.released.length > 0, value: r, detail: JSON.stringify(r) };
+      },
+      30_000,
+      200,
+    );
+    expect(freed).toEqual({ released: [res.ips[0]!.address.split('/')[0]] });
     expect(await failure(call('release', del))).toEqual({ code: 5, detail: { reason: 'allocation-not-found', metadata: {} } });
   });
 });

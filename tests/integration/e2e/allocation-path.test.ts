@@ -51,9 +51,9 @@ const SHIM = 'spiderpool-ts-ipam';
 const NETWORK = 'e2e-macvlan';
 const RELAY_PORT = 9443;
 const IMAGE = 'registry.invalid/spts/pause:3.10';
-// On power-on the simulator DELs the dead sandboxes before the new ADD, as containerd does, unless
-// told to forget them; this test forgets them unless E2E_RELEASE_DEAD_SANDBOXES=1 (see the power-cycle test).
-const RELEASE_DEAD_SANDBOXES = process.env.E2E_RELEASE_DEAD_SANDBOXES === '1';
+// On power-on the simulator DELs the dead sandboxes before the new ADD, as containerd does;
+// E2E_FORGET_DEAD_SANDBOXES=1 runs the other runtime behaviour (no DEL, the new ADD finds the record).
+const FORGET_DEAD_SANDBOXES = process.env.E2E_FORGET_DEAD_SANDBOXES === '1';
 
 const work = mkdtempSync(join(tmpdir(), `spts-e2e-${RUN}-`));
 const stateDir = join(work, 'nodesim');
@@ -563,14 +563,10 @@ describe('allocation path end to end: operator + shim + macvlan on 3 simulated n
     const sim = sims.get(victim.name)!;
     expect((await sim.powerOff()).signal).toBe('SIGKILL');
     relays.get(victim.name)?.kill('SIGKILL');
-    // Power on. Here the runtime has lost the dead sandboxes (--no-release-dead-sandboxes): the new
-    // sandbox's ADD finds the pod's record by pod UID + interface and keeps its address, recording the
-    // new container id. containerd would instead DEL each dead sandbox (old container id, empty netns)
-    // before the new ADD — the nodesim default, E2E_RELEASE_DEAD_SANDBOXES=1 here. Today that fails the
-    // same-IP check: AllocatorService.release frees the address (the DEL names the recorded container
-    // id, the pod still exists on this node) and the ADD then gets a fresh one from the allocator
-    // (fresh addresses first, released ones quarantined), e.g. 198.18.60.17 -> 198.18.60.23.
-    const restarted = new NodesimProcess(simArgs(victim, conflist, RELEASE_DEAD_SANDBOXES ? [] : ['--no-release-dead-sandboxes']), sim.logFile);
+    // Power on. Like containerd, the simulator first DELs each dead sandbox (old container id, empty
+    // netns): the operator keeps the addresses because the pod lives on, on this node, and the new
+    // sandbox's ADD gets them back by pod UID + interface, recording the new container id.
+    const restarted = new NodesimProcess(simArgs(victim, conflist, FORGET_DEAD_SANDBOXES ? ['--no-release-dead-sandboxes'] : []), sim.logFile);
     sims.set(victim.name, restarted);
     await restarted.start(60_000).catch((e: Error) => {
       throw new Error(`${e.message} ${logHint}`);
