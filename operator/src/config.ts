@@ -10,6 +10,8 @@ export interface OperatorConfig {
   /** Namespace of the leader-election Lease (the operator's own). */
   namespace: string;
   leaseName: string;
+  /** Leader-election timings (client-go's defaults 15 s / 10 s / 2 s): failover takes about leaseDurationMs. */
+  lease: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   grpcHost: string;
   grpcPort: number;
   /** host:port followers name as the leader's address (the Lease holder identity carries it). */
@@ -73,6 +75,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     podName,
     namespace: str('POD_NAMESPACE'),
     leaseName: str('LEASE_NAME', 'spiderpool-ts-operator'),
+    lease: {
+      leaseDurationMs: int('LEASE_DURATION_SECONDS', 15, 2, 600) * 1000,
+      renewDeadlineMs: int('LEASE_RENEW_DEADLINE_SECONDS', 10, 1, 599) * 1000,
+      retryPeriodMs: int('LEASE_RETRY_PERIOD_SECONDS', 2, 1, 60) * 1000,
+    },
     grpcHost: str('GRPC_HOST', '0.0.0.0'),
     grpcPort,
     advertiseAddress: advertise,
@@ -90,6 +97,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     } catch (e) {
       problems.push(`CLIENT_CA_FILE=${env.CLIENT_CA_FILE}: not a PEM certificate: ${(e as Error).message}`);
     }
+  }
+  // client-go's safety rule: a leader must give up before a follower may take over.
+  const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = config.lease;
+  if (!(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs)) {
+    problems.push(
+      `LEASE_DURATION_SECONDS=${leaseDurationMs / 1000}, LEASE_RENEW_DEADLINE_SECONDS=${renewDeadlineMs / 1000}, LEASE_RETRY_PERIOD_SECONDS=${retryPeriodMs / 1000}: need duration > renew deadline > retry period`,
+    );
   }
   if (podName.includes('@')) problems.push(`POD_NAME=${JSON.stringify(podName)}: must not contain "@" (it separates name and address in the Lease identity)`);
   if (!config.enableIPv4 && !config.enableIPv6) problems.push('ENABLE_IPV4 and ENABLE_IPV6 are both false: no family to allocate');

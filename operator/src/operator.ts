@@ -9,7 +9,6 @@ import { newBlockInformer, newEndpointInformer, newPodInformer, newPoolInformer,
 import { KubePoolStatusWriter, newIPPoolStatusController } from './controllers/ippool-status.js';
 import { KubeEndpointWriter, apiParentLookup, newSpiderEndpointController } from './controllers/spiderendpoint.js';
 import { Informer } from './framework/informer.js';
-import type { LeaderElectorOptions } from './framework/leader-election.js';
 import type { Logger } from './framework/logger.js';
 import { Manager } from './framework/manager.js';
 import { AllocatorService } from './service/allocator-service.js';
@@ -19,9 +18,6 @@ import { BlockCommitter } from './service/block-committer.js';
 import { informerClusterView } from './service/cluster-view.js';
 import { type GrpcServerOptions, IpamGrpcServer } from './service/grpc-server.js';
 import { podReleaseController } from './service/pod-release.js';
-
-/** Lease timings; defaults are client-go's (15 s / 10 s / 2 s). */
-export type LeaseTimings = Pick<LeaderElectorOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
 
 export interface Operator {
   manager: Manager;
@@ -33,7 +29,6 @@ export interface Operator {
 }
 
 export interface OperatorOptions {
-  lease?: LeaseTimings;
   /** Who a gRPC caller is (its node); default the certificate's CN. main.ts passes the strict check. */
   authenticate?: GrpcServerOptions['authenticate'];
 }
@@ -74,7 +69,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
       { controller: poolStatus, leaderOnly: true },
       { controller: spiderEndpoints, leaderOnly: true },
     ],
-    leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...opts.lease },
+    leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...config.lease },
     healthPort: config.healthPort,
   });
   const elector = manager.leaderElector!;

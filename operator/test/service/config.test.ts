@@ -45,9 +45,28 @@ describe('loadConfig', () => {
       rmSync(pki.dir, { recursive: true, force: true });
     }
     expect(c).toMatchObject({ grpcPort: 9443, advertiseAddress: '10.0.0.7:9443', healthPort: 8080, enableIPv4: true, enableIPv6: true, gcGraceMs: 60_000, leaseName: 'spiderpool-ts-operator' });
+    expect(c.lease).toEqual({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
     expect(leaseIdentity(c)).toBe('op-0@10.0.0.7:9443');
     expect(leaderAddress(leaseIdentity(c))).toBe('10.0.0.7:9443');
     expect(leaderAddress('someone-else')).toBeUndefined();
     expect(leaderAddress(undefined)).toBeUndefined();
+  });
+
+  it('takes Lease timings from the environment and refuses unsafe ones', () => {
+    const pki = makePki();
+    const base = { POD_NAME: 'op-0', POD_NAMESPACE: 'ns', POD_IP: '10.0.0.7', TLS_CERT_FILE: pki.serverCertFile, TLS_KEY_FILE: pki.serverKeyFile, CLIENT_CA_FILE: pki.caFile };
+    try {
+      expect(loadConfig({ ...base, LEASE_DURATION_SECONDS: '6', LEASE_RENEW_DEADLINE_SECONDS: '4', LEASE_RETRY_PERIOD_SECONDS: '1' }).lease).toEqual({
+        leaseDurationMs: 6_000,
+        renewDeadlineMs: 4_000,
+        retryPeriodMs: 1_000,
+      });
+      expect(problems({ ...base, LEASE_DURATION_SECONDS: '5', LEASE_RENEW_DEADLINE_SECONDS: '5' })).toEqual([
+        'LEASE_DURATION_SECONDS=5, LEASE_RENEW_DEADLINE_SECONDS=5, LEASE_RETRY_PERIOD_SECONDS=2: need duration > renew deadline > retry period',
+      ]);
+      expect(problems({ ...base, LEASE_DURATION_SECONDS: 'soon' })).toEqual(['LEASE_DURATION_SECONDS="soon": expected an integer in 2..600', expect.stringContaining('need duration > renew deadline')]);
+    } finally {
+      rmSync(pki.dir, { recursive: true, force: true });
+    }
   });
 });

@@ -41,6 +41,7 @@ it('fails over to the follower, which rebuilds and never hands out an address tw
     podName: `op-${i}`,
     namespace: env.ns,
     leaseName: 'allocator',
+    lease: { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 },
     grpcHost: '127.0.0.1',
     grpcPort: basePort + i,
     advertiseAddress: `127.0.0.1:${basePort + i}`,
@@ -52,8 +53,7 @@ it('fails over to the follower, which rebuilds and never hands out an address tw
     gcGraceMs: 60_000,
     logLevel: 'error',
   });
-  const lease = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
-  const ops = [0, 1].map((i) => createOperator(config(i), env.kc, env.log.child({ op: i }), { lease }));
+  const ops = [0, 1].map((i) => createOperator(config(i), env.kc, env.log.child({ op: i })));
   operators.push(...ops);
   await Promise.all(ops.map((o) => o.start()));
   const leaderIndex = await waitFor('a leader serving', async () => {
