@@ -16,7 +16,7 @@ try {
   for (const p of e.problems) process.stderr.write(`spiderpool-ts-operator: ${p}\n`);
   process.exit(2);
 }
-const log = createLogger({ level: config.logLevel, defaultMeta: { pod: config.podName } });
+const log = createLogger({ level: config.logLevel, defaultMeta: { operator: config.podName } });
 const kc = new KubeConfig();
 if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
 else kc.loadFromDefault();
