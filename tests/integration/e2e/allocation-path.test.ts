@@ -16,22 +16,21 @@
 // verifies the operator's certificate for 127.0.0.1, as it would a Service address.
 import type { V1Pod } from '@kubernetes/client-node';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Server } from 'node:net';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blockEntries, type IPAMBlock, LABEL_BLOCK_POOL } from '../../../operator/src/api/internal/ipamblock.js';
 import type { SpiderEndpoint } from '../../../operator/src/api/v2beta1/types.js';
-import { createCA, issueServerCertificate, signNodeCsr } from '../../../operator/src/security/index.js';
-import { EC_P256, generateP256, privateKeyPem, x509 } from '../../../operator/src/security/x509.js';
 import { addressAt, poolLabelValue } from '../../../operator/src/service/block-layout.js';
 import { listAllSandboxes, type SandboxRecord } from '../../nodesim/sandboxes.js';
-import { listNetns, nodeNetns, podNetnsPrefix } from '../../nodesim/netns.js';
+import { listNetns, podNetnsPrefix } from '../../nodesim/netns.js';
 import { ensureCluster, kubectl, kubeconfigPath } from '../../support/cluster.js';
 import { NodesimProcess, repoRoot } from '../helpers/nodesim-process.js';
-import { OperatorProcess, tail } from '../helpers/operator-process.js';
+import { buildShimInto, freePort, NETNS_TOOL, operatorEnv, startInNetns, startNodeRelay, startOperatorRelay, writePki, writeShimConflist } from '../helpers/ipam-stack.js';
+import { OperatorProcess } from '../helpers/operator-process.js';
 import { waitFor, type Probe } from '../helpers/wait.js';
 
 const RUN = randomBytes(3).toString('hex');
@@ -47,7 +46,6 @@ const GATEWAY = '198.18.60.1';
 const NODES = [61, 62, 63].map((i) => ({ name: `e2e-${RUN}-${i}`, index: i }));
 const NODE_NAMES = NODES.map((n) => n.name);
 const RUN_LABEL = 'spiderpool-ts.io/e2e-run';
-const SHIM = 'spiderpool-ts-ipam';
 const NETWORK = 'e2e-macvlan';
 const RELAY_PORT = 9443;
 const IMAGE = 'registry.invalid/spts/pause:3.10';
@@ -79,17 +77,6 @@ let completed = 0;
 const wait = <T>(what: string, probe: () => Promise<Probe<T>>, timeoutMs: number, intervalMs = 1000): Promise<T> =>
   waitFor(`${what} ${logHint}`, probe, timeoutMs, intervalMs);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
@@ -99,66 +86,8 @@ function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: n
   });
 }
 
-const TOOL = join(repoRoot, 'tests', 'integration', 'e2e', 'netns-tool.mjs');
-
-/** `node netns-tool.mjs <args>` inside netns `ns`, resolved once it prints "ready". */
-function startInNetns(ns: string, args: string[], logFile: string, timeoutMs = 15_000): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, TOOL, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.stderr!.pipe(log);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} in ${ns} not ready within ${timeoutMs} ms (log ${logFile})`)), timeoutMs);
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString('utf8').includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${args[0]} in ${ns} exited (${code ?? signal}) before ready: ${tail(logFile, 5)}`));
-    });
-  });
-}
-
-async function makeNodeCert(ca: Awaited<ReturnType<typeof createCA>>, node: string): Promise<void> {
-  const keys = await generateP256();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: new x509.Name([{ CN: [node] }]), keys, signingAlgorithm: EC_P256 });
-  const signed = await signNodeCsr(ca, csr.toString('pem'), { nodeName: node });
-  if (!signed.ok) throw new Error(`node certificate for ${node}: ${signed.error.message}`);
-  const dir = join(certDir, node);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'node.key'), await privateKeyPem(keys.privateKey), { mode: 0o600 });
-  writeFileSync(join(dir, 'node.crt'), signed.value.certPem);
-  writeFileSync(join(dir, 'ca.crt'), ca.certPem);
-}
-
 function writeConflist(): string {
-  const file = join(work, 'conflist.json');
-  const conf = {
-    cniVersion: '1.0.0',
-    name: NETWORK,
-    plugins: [
-      {
-        type: 'macvlan',
-        master: 'eth0',
-        mode: 'bridge',
-        ipam: {
-          type: SHIM,
-          operator_endpoint: `127.0.0.1:${RELAY_PORT}`,
-          tls_ca_file: join(certDir, '${NODE_NAME}', 'ca.crt'),
-          tls_cert_file: join(certDir, '${NODE_NAME}', 'node.crt'),
-          tls_key_file: join(certDir, '${NODE_NAME}', 'node.key'),
-          timeout_ms: 10_000,
-          log_file_path: '${NODE_STATE_DIR}/spiderpool-ts-ipam.log',
-          log_level: 'info',
-          node_name: '${NODE_NAME}',
-        },
-      },
-    ],
-  };
-  writeFileSync(file, JSON.stringify(conf, null, 2));
-  return file;
+  return writeShimConflist(join(work, 'conflist.json'), { network: NETWORK, certDir, relayPort: RELAY_PORT });
 }
 
 function simArgs(node: { name: string; index: number }, conflist: string, extra: string[] = []): string[] {
@@ -181,7 +110,7 @@ function simArgs(node: { name: string; index: number }, conflist: string, extra:
 
 async function startRelay(node: string): Promise<void> {
   relays.get(node)?.kill('SIGKILL');
-  relays.set(node, await startInNetns(nodeNetns(node), ['relay', '127.0.0.1', String(RELAY_PORT), opSocket], join(work, `relay-${node}.log`)));
+  relays.set(node, await startNodeRelay(node, RELAY_PORT, opSocket, join(work, `relay-${node}.log`)));
 }
 
 const isReady = (p: V1Pod): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
@@ -340,7 +269,7 @@ async function talk(from: Seen, to: Seen): Promise<string> {
   const server = await startInNetns(to.sandbox.netns, ['serve', to.ip, String(port)], join(work, 'probe.log'));
   helpers.push(server);
   try {
-    const r = await run('ip', ['netns', 'exec', from.sandbox.netns, process.execPath, TOOL, 'probe', to.ip, String(port), '3000']);
+    const r = await run('ip', ['netns', 'exec', from.sandbox.netns, process.execPath, NETNS_TOOL, 'probe', to.ip, String(port), '3000']);
     if (r.code !== 0) throw new Error(`${from.name} (${from.ip} on ${from.node}) cannot reach ${to.name} (${to.ip} on ${to.node}): ${r.stderr.trim()}`);
     return r.stdout.trim();
   } finally {
@@ -361,21 +290,11 @@ beforeAll(async () => {
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipamblocks.ipam.spiderpool-ts.io']);
 
   // The shim, built once and copied (a concurrent build elsewhere empties ipam-plugin/dist).
-  execFileSync('npm', ['run', 'build', '-w', 'ipam-plugin'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'], timeout: 180_000 });
-  mkdirSync(cniBin, { recursive: true });
-  copyFileSync(join(repoRoot, 'ipam-plugin', 'dist', SHIM), join(cniBin, SHIM));
-  chmodSync(join(cniBin, SHIM), 0o755);
-  for (const p of ['macvlan', 'loopback']) symlinkSync(`/usr/lib/cni/${p}`, join(cniBin, p));
+  buildShimInto(cniBin);
 
   // PKI from the operator's own CA code: a server certificate for 127.0.0.1, one client certificate
   // per node (CN = node, O = spiderpool-ts:nodes) in its own directory.
-  const ca = await createCA({ commonName: `spiderpool-ts e2e CA ${RUN}` });
-  const server = await issueServerCertificate(ca, { dnsNames: ['spiderpool-ts-operator.e2e'], ipAddresses: ['127.0.0.1'] });
-  mkdirSync(certDir, { recursive: true });
-  writeFileSync(join(certDir, 'server.crt'), server.chainPem);
-  writeFileSync(join(certDir, 'server.key'), server.keyPem, { mode: 0o600 });
-  writeFileSync(join(certDir, 'ca.crt'), ca.certPem);
-  for (const n of NODE_NAMES) await makeNodeCert(ca, n);
+  await writePki(certDir, { caName: `spiderpool-ts e2e CA ${RUN}`, dnsName: 'spiderpool-ts-operator.e2e', nodes: NODE_NAMES });
 
   await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   await wait('default ServiceAccount', async () => {
@@ -390,42 +309,11 @@ beforeAll(async () => {
   const grpcPort = await freePort();
   const healthPort = await freePort();
   operator = new OperatorProcess(
-    {
-      KUBECONFIG: kubeconfigPath,
-      POD_NAME: `e2e-operator-${RUN}`,
-      POD_NAMESPACE: NAMESPACE,
-      LEASE_NAME: 'spiderpool-ts-operator',
-      GRPC_HOST: '127.0.0.1',
-      GRPC_PORT: String(grpcPort),
-      GRPC_ADVERTISE_ADDRESS: `127.0.0.1:${grpcPort}`,
-      TLS_CERT_FILE: join(certDir, 'server.crt'),
-      TLS_KEY_FILE: join(certDir, 'server.key'),
-      CLIENT_CA_FILE: join(certDir, 'ca.crt'),
-      HEALTH_PORT: String(healthPort),
-      ENABLE_IPV4: 'true',
-      ENABLE_IPV6: 'false',
-      LOG_LEVEL: 'info',
-    },
+    operatorEnv({ kubeconfig: kubeconfigPath, podName: `e2e-operator-${RUN}`, namespace: NAMESPACE, certDir, grpcPort, healthPort }),
     operatorLog,
   );
   await operator.start();
-  relayServer = createServer((inbound) => {
-    const outbound = connect(grpcPort, '127.0.0.1');
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-    const close = () => {
-      inbound.destroy();
-      outbound.destroy();
-    };
-    inbound.on('error', close);
-    outbound.on('error', close);
-    inbound.on('close', close);
-    outbound.on('close', close);
-  });
-  await new Promise<void>((resolve, reject) => {
-    relayServer!.once('error', reject);
-    relayServer!.listen(opSocket, resolve);
-  });
+  relayServer = await startOperatorRelay(opSocket, grpcPort);
 }, 10 * 60_000);
 
 afterAll(async () => {

@@ -72,6 +72,10 @@ export class OperatorProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async kill(): Promise<ExitInfo> {
     this.child?.kill('SIGKILL');
     return this.exited ?? { code: null, signal: null };
