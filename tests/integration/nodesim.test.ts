@@ -13,6 +13,7 @@ import { listAllSandboxes } from '../nodesim/sandboxes.js';
 import { listNetns, nodeNetns, podNetnsPrefix } from '../nodesim/netns.js';
 import { ensureCluster } from '../support/cluster.js';
 import { NodesimProcess, repoRoot } from './helpers/nodesim-process.js';
+import { containerId, ipv4InNetns, isReady } from './helpers/pods.js';
 import { waitFor } from './helpers/wait.js';
 
 const RUN = randomBytes(3).toString('hex');
@@ -69,19 +70,10 @@ function allocations(node: string): Map<string, string> {
   return out;
 }
 
-/** IPv4 addresses configured on eth0 inside a netns, read with `ip -n <ns> -j addr`. */
-function ipv4InNetns(ns: string): string[] {
-  const raw = execFileSync('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' });
-  const links = JSON.parse(raw) as Array<{ addr_info?: Array<{ family: string; local: string }> }>;
-  return links.flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => a.local));
-}
-
 const ourNetns = (nodes: string[]): string[] =>
   listNetns().filter((ns) => nodes.some((n) => ns === nodeNetns(n) || ns.startsWith(podNetnsPrefix(n))));
 const podNetnsOf = (nodes: string[]): string[] => listNetns().filter((ns) => nodes.some((n) => ns.startsWith(podNetnsPrefix(n))));
 
-const isReady = (p: V1Pod): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-const containerId = (p: V1Pod): string => p.status?.containerStatuses?.[0]?.containerID ?? '';
 
 async function appPods(): Promise<V1Pod[]> {
   return (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${APP}` })).items;

@@ -16,7 +16,7 @@
 // verifies the operator's certificate for 127.0.0.1, as it would a Service address.
 import type { V1Pod } from '@kubernetes/client-node';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
@@ -29,8 +29,9 @@ import { listAllSandboxes, type SandboxRecord } from '../../nodesim/sandboxes.js
 import { listNetns, podNetnsPrefix } from '../../nodesim/netns.js';
 import { ensureCluster, kubectl, kubeconfigPath } from '../../support/cluster.js';
 import { NodesimProcess, repoRoot } from '../helpers/nodesim-process.js';
-import { buildShimInto, freePort, NETNS_TOOL, operatorEnv, startInNetns, startNodeRelay, startOperatorRelay, writePki, writeShimConflist } from '../helpers/ipam-stack.js';
+import { buildShimInto, freePort, NETNS_TOOL, operatorEnv, removeRunObjects, startInNetns, startNodeRelay, startOperatorRelay, waitNodesReady, writePki, writeShimConflist } from '../helpers/ipam-stack.js';
 import { OperatorProcess } from '../helpers/operator-process.js';
+import { containerId, ipv4InNetns, isReady } from '../helpers/pods.js';
 import { waitFor, type Probe } from '../helpers/wait.js';
 
 const RUN = randomBytes(3).toString('hex');
@@ -113,8 +114,6 @@ async function startRelay(node: string): Promise<void> {
   relays.set(node, await startNodeRelay(node, RELAY_PORT, opSocket, join(work, `relay-${node}.log`)));
 }
 
-const isReady = (p: V1Pod): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-const containerId = (p: V1Pod): string => p.status?.containerStatuses?.[0]?.containerID ?? '';
 
 async function appPods(): Promise<V1Pod[]> {
   return (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${APP}` })).items;
@@ -167,18 +166,12 @@ async function waitAllRunning(what: string, accept: (p: V1Pod, rec: SandboxRecor
 }
 
 /** IPv4 addresses on eth0 inside a netns (`ip -n <ns> -j addr`). */
-function ipv4InNetns(ns: string): string[] {
-  const raw = execFileSync('ip', ['-n', ns, '-j', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' });
-  const links = JSON.parse(raw) as Array<{ addr_info?: Array<{ family: string; local: string; prefixlen: number }> }>;
-  return links.flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`));
-}
-
 function assertConfigured(seen: Seen[]): void {
   for (const s of seen) {
     expect(inPool(s.ip)).toBe(true);
     expect(NODE_NAMES).toContain(s.node);
     expect(existsSync(`/run/netns/${s.sandbox.netns}`)).toBe(true);
-    expect({ pod: s.name, addrs: ipv4InNetns(s.sandbox.netns) }).toEqual({ pod: s.name, addrs: [`${s.ip}/24`] });
+    expect({ pod: s.name, addrs: ipv4InNetns(s.sandbox.netns, true) }).toEqual({ pod: s.name, addrs: [`${s.ip}/24`] });
   }
 }
 
@@ -331,21 +324,7 @@ afterAll(async () => {
   for (const s of sims.values()) await s.stop(15_000).catch(() => undefined);
   await operator?.stop().catch(() => undefined);
   relayServer?.close();
-  if (core) {
-    await core.deleteCollectionNamespacedPod({ namespace: NAMESPACE, gracePeriodSeconds: 0 }).catch(() => undefined);
-    await core.deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
-    for (const n of NODE_NAMES) {
-      await core.deleteNode({ name: n }).catch(() => undefined);
-      await coord.deleteNamespacedLease({ name: n, namespace: 'kube-node-lease' }).catch(() => undefined);
-    }
-  }
-  await kubectl(['delete', 'ipamblocks.ipam.spiderpool-ts.io', '-l', `${LABEL_BLOCK_POOL}=${poolLabelValue(POOL)}`, '--ignore-not-found']).catch(() => undefined);
-  await kubectl(['delete', 'spiderippool', POOL, '--ignore-not-found']).catch(() => undefined);
-  try {
-    execFileSync(process.execPath, ['--disable-warning=DEP0180', '--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'cleanup', '--state-dir', stateDir, '--nodes', NODE_NAMES.join(',')], { cwd: repoRoot, stdio: 'ignore' });
-  } catch (e) {
-    process.stderr.write(`e2e cleanup: nodesim cleanup failed: ${(e as Error).message}\n`);
-  }
+  await removeRunObjects({ core, coord, namespace: NAMESPACE, nodes: NODE_NAMES, pool: POOL, stateDir, prefix: 'e2e cleanup' });
   if (passed) rmSync(work, { recursive: true, force: true });
   else process.stderr.write(`e2e allocation-path: kept ${work} ${logHint}\n`);
 }, 180_000);
@@ -362,17 +341,7 @@ describe('allocation path end to end: operator + shim + macvlan on 3 simulated n
       await sim.start();
       await startRelay(n.name);
     }
-    await wait(
-      'the 3 nodes Ready without node.kubernetes.io taints',
-      async () => {
-        const items = (await core.listNode({ labelSelector: `${RUN_LABEL}=${RUN}` })).items;
-        const ready = items.filter(
-          (n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !(n.spec?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/')),
-        );
-        return { ok: ready.length === NODES.length, detail: `${ready.length}/${NODES.length} ready` };
-      },
-      90_000,
-    );
+    await waitNodesReady(wait, core, `${RUN_LABEL}=${RUN}`, NODES.length, 'the 3 nodes Ready without node.kubernetes.io taints');
     completed++;
   }, 150_000);
 

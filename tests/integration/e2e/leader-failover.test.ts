@@ -20,19 +20,18 @@
 // simulated runtime retries with backoff, as the kubelet does.
 import type { V1Pod } from '@kubernetes/client-node';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blockEntries, type IPAMBlock, LABEL_BLOCK_POOL } from '../../../operator/src/api/internal/ipamblock.js';
-import { createCA, issueServerCertificate, signNodeCsr } from '../../../operator/src/security/index.js';
-import { EC_P256, generateP256, privateKeyPem, x509 } from '../../../operator/src/security/x509.js';
 import { addressAt, poolLabelValue } from '../../../operator/src/service/block-layout.js';
 import { ensureCluster, kubectl, kubeconfigPath } from '../../support/cluster.js';
+import { buildShimInto, freePort, operatorEnv, removeRunObjects, waitNodesReady, writePki, writeShimConflist } from '../helpers/ipam-stack.js';
 import { NodesimProcess, repoRoot } from '../helpers/nodesim-process.js';
 import { OperatorProcess } from '../helpers/operator-process.js';
+import { isReady } from '../helpers/pods.js';
 import { waitFor, type Probe } from '../helpers/wait.js';
 
 const RUN = randomBytes(3).toString('hex');
@@ -49,7 +48,6 @@ const LEASE = 'spiderpool-ts-operator';
 const NODES = [71, 72, 73, 74].map((i) => ({ name: `e2e-fo-${RUN}-${i}`, index: i }));
 const NODE_NAMES = NODES.map((n) => n.name);
 const RUN_LABEL = 'spiderpool-ts.io/e2e-run';
-const SHIM = 'spiderpool-ts-ipam';
 const IMAGE = 'registry.invalid/spts/pause:3.10';
 const KILL_AT = { min: 0.3, max: 0.7, target: 0.4 };
 
@@ -74,55 +72,8 @@ let completed = 0;
 const wait = <T>(what: string, probe: () => Promise<Probe<T>>, timeoutMs: number, intervalMs = 1000): Promise<T> =>
   waitFor(`${what} ${logHint}`, probe, timeoutMs, intervalMs);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function makeNodeCert(ca: Awaited<ReturnType<typeof createCA>>, node: string): Promise<void> {
-  const keys = await generateP256();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: new x509.Name([{ CN: [node] }]), keys, signingAlgorithm: EC_P256 });
-  const signed = await signNodeCsr(ca, csr.toString('pem'), { nodeName: node });
-  if (!signed.ok) throw new Error(`node certificate for ${node}: ${signed.error.message}`);
-  const dir = join(certDir, node);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'node.key'), await privateKeyPem(keys.privateKey), { mode: 0o600 });
-  writeFileSync(join(dir, 'node.crt'), signed.value.certPem);
-  writeFileSync(join(dir, 'ca.crt'), ca.certPem);
-}
-
 function writeConflist(relayPort: number): string {
-  const file = join(work, 'conflist.json');
-  const conf = {
-    cniVersion: '1.0.0',
-    name: 'e2e-failover-macvlan',
-    plugins: [
-      {
-        type: 'macvlan',
-        master: 'eth0',
-        mode: 'bridge',
-        ipam: {
-          type: SHIM,
-          operator_endpoint: `127.0.0.1:${relayPort}`,
-          tls_ca_file: join(certDir, '${NODE_NAME}', 'ca.crt'),
-          tls_cert_file: join(certDir, '${NODE_NAME}', 'node.crt'),
-          tls_key_file: join(certDir, '${NODE_NAME}', 'node.key'),
-          timeout_ms: 10_000,
-          log_file_path: '${NODE_STATE_DIR}/spiderpool-ts-ipam.log',
-          log_level: 'info',
-          node_name: '${NODE_NAME}',
-        },
-      },
-    ],
-  };
-  writeFileSync(file, JSON.stringify(conf, null, 2));
-  return file;
+  return writeShimConflist(join(work, 'conflist.json'), { network: 'e2e-failover-macvlan', certDir, relayPort });
 }
 
 function simArgs(node: { name: string; index: number }, conflist: string): string[] {
@@ -185,7 +136,6 @@ function startRelay(): Promise<number> {
   });
 }
 
-const isReady = (p: V1Pod): boolean => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 const isRunning = (p: V1Pod): boolean => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running' && isReady(p) && !!p.status.podIP;
 
 async function appPods(): Promise<V1Pod[]> {
@@ -300,20 +250,11 @@ beforeAll(async () => {
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipamblocks.ipam.spiderpool-ts.io']);
 
   // The shim, built once and copied (a concurrent build elsewhere empties ipam-plugin/dist).
-  execFileSync('npm', ['run', 'build', '-w', 'ipam-plugin'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'], timeout: 180_000 });
-  mkdirSync(cniBin, { recursive: true });
-  copyFileSync(join(repoRoot, 'ipam-plugin', 'dist', SHIM), join(cniBin, SHIM));
-  chmodSync(join(cniBin, SHIM), 0o755);
+  buildShimInto(cniBin);
 
   // PKI from the operator's own CA code: one server certificate for 127.0.0.1 (both replicas), one
   // client certificate per node.
-  const ca = await createCA({ commonName: `spiderpool-ts failover CA ${RUN}` });
-  const server = await issueServerCertificate(ca, { dnsNames: ['spiderpool-ts-operator.e2e'], ipAddresses: ['127.0.0.1'] });
-  mkdirSync(certDir, { recursive: true });
-  writeFileSync(join(certDir, 'server.crt'), server.chainPem);
-  writeFileSync(join(certDir, 'server.key'), server.keyPem, { mode: 0o600 });
-  writeFileSync(join(certDir, 'ca.crt'), ca.certPem);
-  for (const n of NODE_NAMES) await makeNodeCert(ca, n);
+  await writePki(certDir, { caName: `spiderpool-ts failover CA ${RUN}`, dnsName: 'spiderpool-ts-operator.e2e', nodes: NODE_NAMES });
 
   await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   await wait('default ServiceAccount', async () => {
@@ -339,21 +280,7 @@ afterAll(async () => {
   for (const o of operators) await o.proc.stop().catch(() => undefined);
   for (const s of relaySockets) s.destroy();
   relayServer?.close();
-  if (core) {
-    await core.deleteCollectionNamespacedPod({ namespace: NAMESPACE, gracePeriodSeconds: 0 }).catch(() => undefined);
-    await core.deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
-    for (const n of NODE_NAMES) {
-      await core.deleteNode({ name: n }).catch(() => undefined);
-      await coord.deleteNamespacedLease({ name: n, namespace: 'kube-node-lease' }).catch(() => undefined);
-    }
-  }
-  await kubectl(['delete', 'ipamblocks.ipam.spiderpool-ts.io', '-l', `${LABEL_BLOCK_POOL}=${poolLabelValue(POOL)}`, '--ignore-not-found']).catch(() => undefined);
-  await kubectl(['delete', 'spiderippool', POOL, '--ignore-not-found']).catch(() => undefined);
-  try {
-    execFileSync(process.execPath, ['--disable-warning=DEP0180', '--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'cleanup', '--state-dir', stateDir, '--nodes', NODE_NAMES.join(',')], { cwd: repoRoot, stdio: 'ignore' });
-  } catch (e) {
-    process.stderr.write(`failover cleanup: nodesim cleanup failed: ${(e as Error).message}\n`);
-  }
+  await removeRunObjects({ core, coord, namespace: NAMESPACE, nodes: NODE_NAMES, pool: POOL, stateDir, prefix: 'failover cleanup' });
   process.stderr.write(`leader failover figures: ${JSON.stringify(figures)}\n`);
   if (passed) rmSync(work, { recursive: true, force: true });
   else process.stderr.write(`leader-failover: kept ${work} ${logHint}\nrelay: ${relayLog.slice(-10).join('\n')}\n`);
@@ -365,22 +292,7 @@ describe('leader failover: kill -9 the leader during a 200-pod rollout', () => {
       const port = await freePort();
       const name = `e2e-operator-${RUN}-${i}`;
       const proc = new OperatorProcess(
-        {
-          KUBECONFIG: kubeconfigPath,
-          POD_NAME: name,
-          POD_NAMESPACE: NAMESPACE,
-          LEASE_NAME: LEASE,
-          GRPC_HOST: '127.0.0.1',
-          GRPC_PORT: String(port),
-          GRPC_ADVERTISE_ADDRESS: `127.0.0.1:${port}`,
-          TLS_CERT_FILE: join(certDir, 'server.crt'),
-          TLS_KEY_FILE: join(certDir, 'server.key'),
-          CLIENT_CA_FILE: join(certDir, 'ca.crt'),
-          HEALTH_PORT: String(await freePort()),
-          ENABLE_IPV4: 'true',
-          ENABLE_IPV6: 'false',
-          LOG_LEVEL: 'info',
-        },
+        operatorEnv({ kubeconfig: kubeconfigPath, podName: name, namespace: NAMESPACE, certDir, grpcPort: port, healthPort: await freePort() }),
         opLog(i),
       );
       operators.push({ name, port, proc });
@@ -397,17 +309,7 @@ describe('leader failover: kill -9 the leader during a 200-pod rollout', () => {
       sims.set(n.name, sim);
       await sim.start();
     }
-    await wait(
-      `the ${NODES.length} nodes Ready without node.kubernetes.io taints`,
-      async () => {
-        const items = (await core.listNode({ labelSelector: `${RUN_LABEL}=${RUN}` })).items;
-        const ready = items.filter(
-          (n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !(n.spec?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/')),
-        );
-        return { ok: ready.length === NODES.length, detail: `${ready.length}/${NODES.length} ready` };
-      },
-      90_000,
-    );
+    await waitNodesReady(wait, core, `${RUN_LABEL}=${RUN}`, NODES.length, `the ${NODES.length} nodes Ready without node.kubernetes.io taints`);
     completed++;
   }, 240_000);
 

@@ -18,9 +18,13 @@ import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createCA, issueServerCertificate, signNodeCsr } from '../../../operator/src/security/index.js';
 import { EC_P256, generateP256, privateKeyPem, x509 } from '../../../operator/src/security/x509.js';
+import type { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { LABEL_BLOCK_POOL } from '../../../operator/src/api/internal/ipamblock.js';
+import { poolLabelValue } from '../../../operator/src/service/block-layout.js';
 import { nodeNetns } from '../../nodesim/netns.js';
-import { repoRoot } from '../../support/cluster.js';
+import { kubectl, repoRoot } from '../../support/cluster.js';
 import { tail } from './operator-process.js';
+import type { Probe } from './wait.js';
 
 export const SHIM = 'spiderpool-ts-ipam';
 export const NETNS_TOOL = join(repoRoot, 'tests', 'integration', 'e2e', 'netns-tool.mjs');
@@ -167,4 +171,45 @@ export function startInNetns(ns: string, args: string[], logFile: string, timeou
 /** The node's end: 127.0.0.1:<port> inside spts-node-<node> -> unix socket `socketPath`. */
 export function startNodeRelay(node: string, port: number, socketPath: string, logFile: string): Promise<ChildProcess> {
   return startInNetns(nodeNetns(node), ['relay', '127.0.0.1', String(port), socketPath], logFile);
+}
+
+type Wait = <T>(what: string, probe: () => Promise<Probe<T>>, timeoutMs: number, intervalMs?: number) => Promise<T>;
+
+/** Waits until the `count` nodes labelled `label` are Ready without node.kubernetes.io taints. */
+export async function waitNodesReady(wait: Wait, core: CoreV1Api, label: string, count: number, what: string, timeoutMs = 90_000): Promise<void> {
+  await wait(
+    what,
+    async () => {
+      const items = (await core.listNode({ labelSelector: label })).items;
+      const ready = items.filter(
+        (n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !(n.spec?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/')),
+      );
+      return { ok: ready.length === count, detail: `${ready.length}/${count} ready` };
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * The cluster side of an e2e run's cleanup, after its nodes and operators have stopped: the
+ * namespace's pods and the namespace, the simulated Node objects and their Leases, the pool's
+ * IPAMBlocks and the pool, then `nodesim cleanup` on the state dir (a failure reported with `prefix`).
+ */
+export async function removeRunObjects(opts: { core?: CoreV1Api; coord?: CoordinationV1Api; namespace: string; nodes: readonly string[]; pool: string; stateDir: string; prefix: string }): Promise<void> {
+  const { core, coord, namespace, nodes, pool } = opts;
+  if (core) {
+    await core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    for (const n of nodes) {
+      await core.deleteNode({ name: n }).catch(() => undefined);
+      await coord?.deleteNamespacedLease({ name: n, namespace: 'kube-node-lease' }).catch(() => undefined);
+    }
+  }
+  await kubectl(['delete', 'ipamblocks.ipam.spiderpool-ts.io', '-l', `${LABEL_BLOCK_POOL}=${poolLabelValue(pool)}`, '--ignore-not-found']).catch(() => undefined);
+  await kubectl(['delete', 'spiderippool', pool, '--ignore-not-found']).catch(() => undefined);
+  try {
+    execFileSync(process.execPath, ['--disable-warning=DEP0180', '--import', './hack/register-ts.mjs', 'tests/nodesim/main.ts', 'cleanup', '--state-dir', opts.stateDir, '--nodes', nodes.join(',')], { cwd: repoRoot, stdio: 'ignore' });
+  } catch (e) {
+    process.stderr.write(`${opts.prefix}: nodesim cleanup failed: ${(e as Error).message}\n`);
+  }
 }
