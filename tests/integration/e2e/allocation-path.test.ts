@@ -28,8 +28,8 @@ import { addressAt, poolLabelValue } from '../../../operator/src/service/block-l
 import { listAllSandboxes, type SandboxRecord } from '../../nodesim/sandboxes.js';
 import { listNetns, podNetnsPrefix } from '../../nodesim/netns.js';
 import { ensureCluster, kubectl, kubeconfigPath } from '../../support/cluster.js';
-import { NodesimProcess, repoRoot } from '../helpers/nodesim-process.js';
-import { buildShimInto, freePort, NETNS_TOOL, operatorEnv, removeRunObjects, startInNetns, startNodeRelay, startOperatorRelay, waitNodesReady, writePki, writeShimConflist } from '../helpers/ipam-stack.js';
+import { NodesimProcess } from '../helpers/nodesim-process.js';
+import { applyIpamBlockCrd, buildShimInto, createNamespaceAndPool, freePort, NETNS_TOOL, operatorEnv, printedPoolCounts, removeRunObjects, startInNetns, startNodeRelay, startOperatorRelay, waitNodesReady, writePki, writeShimConflist } from '../helpers/ipam-stack.js';
 import { OperatorProcess } from '../helpers/operator-process.js';
 import { containerId, ipv4InNetns, isReady } from '../helpers/pods.js';
 import { waitFor, type Probe } from '../helpers/wait.js';
@@ -209,26 +209,13 @@ async function waitRecordedMatches(what: string, seen: Seen[], timeoutMs = 30_00
   );
 }
 
-/** `kubectl get spiderippool <pool>` as printed: ALLOCATED-IP-COUNT, TOTAL-IP-COUNT, FREE columns. */
-async function printedCounts(): Promise<{ table: string; allocated: string; total: string; free: string }> {
-  const table = await kubectl(['get', 'spiderippool', POOL]);
-  const [header = '', row = ''] = table.split('\n');
-  const cols = [...header.matchAll(/\S+/g)].map((m) => ({ name: m[0], at: m.index }));
-  const cell = (name: string): string => {
-    const i = cols.findIndex((c) => c.name === name);
-    if (i < 0) return `(no column ${name})`;
-    return row.slice(cols[i]!.at, cols[i + 1]?.at ?? row.length).trim();
-  };
-  return { table, allocated: cell('ALLOCATED-IP-COUNT'), total: cell('TOTAL-IP-COUNT'), free: cell('FREE') };
-}
-
 async function waitPoolCounts(allocated: number): Promise<void> {
   const total = LAST - FIRST + 1;
   const want = { allocated: String(allocated), total: String(total), free: String(total - allocated) };
   const got = await wait(
     `kubectl get spiderippool ${POOL} to show ALLOCATED-IP-COUNT ${allocated}`,
     async () => {
-      const c = await printedCounts();
+      const c = await printedPoolCounts(POOL);
       return { ok: c.allocated === want.allocated && c.total === want.total && c.free === want.free, value: c, detail: c.table };
     },
     30_000,
@@ -279,8 +266,7 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   apps = kc.makeApiClient(AppsV1Api);
   coord = kc.makeApiClient(CoordinationV1Api);
-  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=spiderpool-ts-tests', '-f', join(repoRoot, 'crds', 'internal', 'ipam.spiderpool-ts.io_ipamblocks.yaml')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipamblocks.ipam.spiderpool-ts.io']);
+  await applyIpamBlockCrd();
 
   // The shim, built once and copied (a concurrent build elsewhere empties ipam-plugin/dist).
   buildShimInto(cniBin);
@@ -289,14 +275,7 @@ beforeAll(async () => {
   // per node (CN = node, O = spiderpool-ts:nodes) in its own directory.
   await writePki(certDir, { caName: `spiderpool-ts e2e CA ${RUN}`, dnsName: 'spiderpool-ts-operator.e2e', nodes: NODE_NAMES });
 
-  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-  await wait('default ServiceAccount', async () => {
-    const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: NAMESPACE }).catch(() => undefined);
-    return { ok: !!sa, detail: 'absent' };
-  }, 60_000);
-  await kubectl(['apply', '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: POOL }, spec: { subnet: SUBNET, ips: [`198.18.60.${FIRST}-198.18.60.${LAST}`], gateway: GATEWAY } }),
-  });
+  await createNamespaceAndPool(wait, core, { namespace: NAMESPACE, pool: POOL, subnet: SUBNET, ips: [`198.18.60.${FIRST}-198.18.60.${LAST}`], gateway: GATEWAY });
 
   // The operator, and the root-namespace end of the relays: unix socket -> operator's TCP port.
   const grpcPort = await freePort();

@@ -28,8 +28,8 @@ import { join } from 'node:path';
 import { blockEntries, type IPAMBlock, LABEL_BLOCK_POOL } from '../../../operator/src/api/internal/ipamblock.js';
 import { addressAt, poolLabelValue } from '../../../operator/src/service/block-layout.js';
 import { ensureCluster, kubectl, kubeconfigPath } from '../../support/cluster.js';
-import { buildShimInto, freePort, operatorEnv, removeRunObjects, waitNodesReady, writePki, writeShimConflist } from '../helpers/ipam-stack.js';
-import { NodesimProcess, repoRoot } from '../helpers/nodesim-process.js';
+import { applyIpamBlockCrd, buildShimInto, createNamespaceAndPool, freePort, operatorEnv, printedPoolCounts, removeRunObjects, waitNodesReady, writePki, writeShimConflist } from '../helpers/ipam-stack.js';
+import { NodesimProcess } from '../helpers/nodesim-process.js';
 import { OperatorProcess } from '../helpers/operator-process.js';
 import { isReady } from '../helpers/pods.js';
 import { waitFor, type Probe } from '../helpers/wait.js';
@@ -168,26 +168,13 @@ async function recorded(): Promise<{ entries: Map<string, Recorded>; blocks: num
   return { entries, blocks: blocks.length };
 }
 
-/** `kubectl get spiderippool <pool>` as printed: ALLOCATED-IP-COUNT, TOTAL-IP-COUNT, FREE columns. */
-async function printedCounts(): Promise<{ table: string; allocated: string; total: string; free: string }> {
-  const table = await kubectl(['get', 'spiderippool', POOL]);
-  const [header = '', row = ''] = table.split('\n');
-  const cols = [...header.matchAll(/\S+/g)].map((m) => ({ name: m[0], at: m.index }));
-  const cell = (name: string): string => {
-    const i = cols.findIndex((c) => c.name === name);
-    if (i < 0) return `(no column ${name})`;
-    return row.slice(cols[i]!.at, cols[i + 1]?.at ?? row.length).trim();
-  };
-  return { table, allocated: cell('ALLOCATED-IP-COUNT'), total: cell('TOTAL-IP-COUNT'), free: cell('FREE') };
-}
-
 async function waitPoolCounts(allocated: number, timeoutMs = 60_000): Promise<string> {
   const total = LAST - FIRST + 1;
   const want = { allocated: String(allocated), total: String(total), free: String(total - allocated) };
   const got = await wait(
     `kubectl get spiderippool ${POOL} to show ALLOCATED-IP-COUNT ${allocated}`,
     async () => {
-      const c = await printedCounts();
+      const c = await printedPoolCounts(POOL);
       return { ok: c.allocated === want.allocated && c.total === want.total && c.free === want.free, value: c, detail: c.table };
     },
     timeoutMs,
@@ -246,8 +233,7 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   apps = kc.makeApiClient(AppsV1Api);
   coord = kc.makeApiClient(CoordinationV1Api);
-  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=spiderpool-ts-tests', '-f', join(repoRoot, 'crds', 'internal', 'ipam.spiderpool-ts.io_ipamblocks.yaml')]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipamblocks.ipam.spiderpool-ts.io']);
+  await applyIpamBlockCrd();
 
   // The shim, built once and copied (a concurrent build elsewhere empties ipam-plugin/dist).
   buildShimInto(cniBin);
@@ -256,14 +242,7 @@ beforeAll(async () => {
   // client certificate per node.
   await writePki(certDir, { caName: `spiderpool-ts failover CA ${RUN}`, dnsName: 'spiderpool-ts-operator.e2e', nodes: NODE_NAMES });
 
-  await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-  await wait('default ServiceAccount', async () => {
-    const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: NAMESPACE }).catch(() => undefined);
-    return { ok: !!sa, detail: 'absent' };
-  }, 60_000);
-  await kubectl(['apply', '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: POOL }, spec: { subnet: SUBNET, ips: [`198.18.70.${FIRST}-198.18.70.${LAST}`], gateway: GATEWAY } }),
-  });
+  await createNamespaceAndPool(wait, core, { namespace: NAMESPACE, pool: POOL, subnet: SUBNET, ips: [`198.18.70.${FIRST}-198.18.70.${LAST}`], gateway: GATEWAY });
 }, 10 * 60_000);
 
 afterAll(async () => {

@@ -11,7 +11,9 @@
 //                   relay in each node namespace listens on 127.0.0.1:<port> there and pipes to a unix
 //                   socket, served from the root namespace towards the operator's TCP port
 //                   (netns-tool.mjs). The shim dials 127.0.0.1 and verifies the operator's
-//                   certificate for 127.0.0.1, as it would a Service address.
+//                   certificate for 127.0.0.1, as it would a Service address;
+//   applyIpamBlockCrd / createNamespaceAndPool / waitNodesReady / printedPoolCounts / removeRunObjects
+//                   the cluster side of an e2e run (also used by the leader-failover e2e).
 import { type ChildProcess, execFileSync, spawn, type StdioOptions } from 'node:child_process';
 import { chmodSync, copyFileSync, createWriteStream, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
@@ -212,4 +214,36 @@ export async function removeRunObjects(opts: { core?: CoreV1Api; coord?: Coordin
   } catch (e) {
     process.stderr.write(`${opts.prefix}: nodesim cleanup failed: ${(e as Error).message}\n`);
   }
+}
+
+/** Applies crds/internal's IPAMBlock CRD (server-side) and waits until it is Established. */
+export async function applyIpamBlockCrd(): Promise<void> {
+  await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=spiderpool-ts-tests', '-f', join(repoRoot, 'crds', 'internal', 'ipam.spiderpool-ts.io_ipamblocks.yaml')]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/ipamblocks.ipam.spiderpool-ts.io']);
+}
+
+/** Creates `namespace`, waits for its default ServiceAccount, and applies the SpiderIPPool `pool`. */
+export async function createNamespaceAndPool(wait: Wait, core: CoreV1Api, opts: { namespace: string; pool: string; subnet: string; ips: string[]; gateway: string }): Promise<void> {
+  const { namespace } = opts;
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  await wait('default ServiceAccount', async () => {
+    const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace }).catch(() => undefined);
+    return { ok: !!sa, detail: 'absent' };
+  }, 60_000);
+  await kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: opts.pool }, spec: { subnet: opts.subnet, ips: opts.ips, gateway: opts.gateway } }),
+  });
+}
+
+/** `kubectl get spiderippool <pool>` as printed: ALLOCATED-IP-COUNT, TOTAL-IP-COUNT, FREE columns. */
+export async function printedPoolCounts(pool: string): Promise<{ table: string; allocated: string; total: string; free: string }> {
+  const table = await kubectl(['get', 'spiderippool', pool]);
+  const [header = '', row = ''] = table.split('\n');
+  const cols = [...header.matchAll(/\S+/g)].map((m) => ({ name: m[0], at: m.index }));
+  const cell = (name: string): string => {
+    const i = cols.findIndex((c) => c.name === name);
+    if (i < 0) return `(no column ${name})`;
+    return row.slice(cols[i]!.at, cols[i + 1]?.at ?? row.length).trim();
+  };
+  return { table, allocated: cell('ALLOCATED-IP-COUNT'), total: cell('TOTAL-IP-COUNT'), free: cell('FREE') };
 }
