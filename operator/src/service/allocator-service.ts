@@ -27,6 +27,7 @@ import type {
 import type { BlockCommitter, Mutation, Outcome } from './block-committer.js';
 import { slotOf } from './block-layout.js';
 import { IpamError, invalidArgument, notReady } from './errors.js';
+import { authorizeNodeForPod } from '../security/peer-identity.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { Held, PoolState } from './pool-state.js';
 
@@ -369,16 +370,10 @@ function requireFields(...pairs: string[]): void {
   for (let i = 0; i < pairs.length; i += 2) if (!pairs[i]) throw invalidArgument(pairs[i + 1]!);
 }
 
+/** The pod must be scheduled on the calling node (ADR 0006); one rule, kept in security/. */
 function checkNode(pod: V1Pod, node: string): void {
-  const podNode = pod.spec?.nodeName ?? '';
-  if (podNode !== node) {
-    throw new IpamError(
-      GrpcCode.FAILED_PRECONDITION,
-      ErrorReason.PodNotOnNode,
-      `pod ${pod.metadata?.namespace}/${pod.metadata?.name} is ${podNode ? `on node ${podNode}` : 'not scheduled'}, not on ${node}`,
-      { node: podNode },
-    );
-  }
+  const allowed = authorizeNodeForPod(node, pod);
+  if (!allowed.ok) throw allowed.error;
 }
 
 function controllerOf(pod: V1Pod): { kind: string; name: string } | undefined {
