@@ -4,13 +4,14 @@
 #   openssl                      certificate generation in up.sh
 #   iproute2                     `ip netns`, veth, macvlan for the node simulator
 #   containernetworking-plugins  real CNI binaries (macvlan, host-local, ...) in /usr/lib/cni
+#   prometheus                   prometheus + promtool: the metrics integration test and `promtool test rules`
 # Idempotent: does nothing when everything is installed; runs `apt-get update` only when a
 # package has no install candidate in the current lists.
 # Makes sure Debian's own etcd service does not run and squat 127.0.0.1:2379 (we run our own etcd
 # on non-default ports from up.sh anyway).
 set -euo pipefail
 
-PKGS=(etcd-server openssl iproute2 containernetworking-plugins)
+PKGS=(etcd-server openssl iproute2 containernetworking-plugins prometheus)
 # Optional developer tools; a failure to install them is not fatal.
 OPTIONAL_PKGS=(shellcheck)
 
@@ -75,16 +76,19 @@ else
   log "all packages present: ${PKGS[*]}"
 fi
 
-# Debian's etcd service: stop and disable it when systemd manages this machine.
+# Debian's etcd and prometheus services: stop and disable them when systemd manages this machine
+# (etcd would listen on 2379; prometheus on 9090 with its node exporter on 9100; tests run their own).
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
-  if systemctl is-enabled --quiet etcd 2>/dev/null || systemctl is-active --quiet etcd 2>/dev/null; then
-    log "disabling Debian's etcd.service (it would listen on 2379)"
-    "${SUDO[@]}" systemctl disable --now etcd >/dev/null 2>&1 || true
-  fi
+  for svc in etcd prometheus prometheus-node-exporter; do
+    if systemctl is-enabled --quiet "$svc" 2>/dev/null || systemctl is-active --quiet "$svc" 2>/dev/null; then
+      log "disabling Debian's $svc.service"
+      "${SUDO[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 # Sanity: the binaries the rest of the scripts use.
-for b in etcd openssl ip; do
+for b in etcd openssl ip prometheus promtool; do
   command -v "$b" >/dev/null 2>&1 || { log "missing binary after install: $b"; exit 1; }
 done
 [[ -x /usr/lib/cni/macvlan && -x /usr/lib/cni/host-local ]] ||
