@@ -6,3 +6,4 @@ export * from './auto-pool-name.js';
 export * from './auto-pool-labels.js';
 export * from './auto-pool-size.js';
 export * from './idempotency.js';
+export * from './auto-pool-plan.js';

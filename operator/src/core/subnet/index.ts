@@ -1,0 +1,4 @@
+// SpiderSubnet rules: the carving ledger (status.controlledIPPools) and carving auto pools from it.
+
+export * from './controlled-pools.js';
+export * from './carve.js';
