@@ -243,6 +243,16 @@ export class AllocatorService {
     return released;
   }
 
+  /**
+   * Releases exactly this record, for the garbage collector once it has re-checked that the owner is
+   * gone. The write names the record's (uid, seq), so a record that changed hands meanwhile (taken
+   * over by a StatefulSet successor, or freed and given to a new pod) is left alone: false.
+   */
+  async releaseRecord(h: Held): Promise<boolean> {
+    const state = this.ready();
+    return this.attachments.run(`${h.entry.uid}/${h.entry.nic}`, () => this.releaseHeld(state, h));
+  }
+
   /** Whether a StatefulSet will recreate pod `name` (its ordinal is below the current replicas). */
   private async successorExpected(namespace: string, name: string, held: readonly Held[]): Promise<boolean> {
     const owner = held.find((h) => h.entry.ok?.startsWith('StatefulSet/'))?.entry.ok?.slice('StatefulSet/'.length);
