@@ -79,6 +79,7 @@ export class Controller {
   private readonly log: Logger;
   private queue: WorkQueue | undefined;
   private unsubscribe: (() => void)[] = [];
+  private readonly observers: NonNullable<ControllerOptions['onResult']>[] = [];
   private workers: Promise<void>[] = [];
   private stopController: AbortController | undefined;
 
@@ -98,6 +99,11 @@ export class Controller {
   /** Queue depth etc. for metrics; zeros while stopped. */
   stats(): { depth: number; processing: number; delayed: number } {
     return this.queue?.stats() ?? { depth: 0, processing: 0, delayed: 0 };
+  }
+
+  /** Adds a callback for every reconcile (like opts.onResult), e.g. the manager's metrics. */
+  observeReconciles(fn: NonNullable<ControllerOptions['onResult']>): void {
+    this.observers.push(fn);
   }
 
   /** Enqueues a key from outside the sources (e.g. a gRPC handler asking for a pool reconcile). */
@@ -141,10 +147,12 @@ export class Controller {
   }
 
   private report(key: string, durationMs: number, failure: { error: unknown } | undefined): void {
-    try {
-      this.opts.onResult?.({ controller: this.name, key, durationMs, ...failure });
-    } catch (error) {
-      this.log.warn('onResult hook failed', { error });
+    for (const hook of this.opts.onResult ? [this.opts.onResult, ...this.observers] : this.observers) {
+      try {
+        hook({ controller: this.name, key, durationMs, ...failure });
+      } catch (error) {
+        this.log.warn('onResult hook failed', { error });
+      }
     }
   }
 

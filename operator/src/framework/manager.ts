@@ -44,6 +44,10 @@ export interface ManagerOptions {
   syncTimeoutMs?: number;
   /** per controller, on stop or lost leadership; default 30 s (a Pod's default grace period) */
   drainTimeoutMs?: number;
+  /** served as GET /metrics on the health server (Prometheus text format) */
+  metrics?: { contentType: string; render(): Promise<string> };
+  /** called after every reconcile of every controller (metrics) */
+  onReconcile?: (r: { controller: string; durationMs: number; error?: unknown }) => void;
 }
 
 export interface Readiness {
@@ -71,6 +75,12 @@ export class Manager {
           onStoppedLeading: () => this.transition(() => this.stopLeaderOnly()),
         })
       : undefined;
+    if (opts.onReconcile) for (const m of opts.controllers) m.controller.observeReconciles(opts.onReconcile);
+  }
+
+  /** Queue depth of every controller (zero while stopped), for metrics. */
+  controllerStats(): { name: string; depth: number }[] {
+    return this.opts.controllers.map((m) => ({ name: m.controller.name, depth: m.controller.stats().depth }));
   }
 
   /** The elector, for components that must check isLeader() before each write (the allocator). */
@@ -202,6 +212,17 @@ export class Manager {
 
   private serve(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
+    const metrics = this.opts.metrics;
+    if (path === '/metrics' && metrics) {
+      metrics.render().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+        (error: unknown) => {
+          this.log.error('rendering /metrics failed', { error });
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+        },
+      );
+      return;
+    }
     let status = 404;
     let body: unknown = { error: 'not found' };
     if (path === '/healthz') {

@@ -29,6 +29,7 @@ import { slotOf } from './block-layout.js';
 import { IpamError, invalidArgument, notReady } from './errors.js';
 import { authorizeNodeForPod } from '../security/peer-identity.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { type GcMetrics, type RpcMetrics, noopGcMetrics, noopRpcMetrics } from '../metrics/hooks.js';
 import type { Held, PoolState } from './pool-state.js';
 
 export interface ClusterView {
@@ -50,6 +51,8 @@ export interface AllocatorServiceOptions {
   statefulSetKeepsIPs?: boolean;
   /** CNI GC spares allocations younger than this (an ADD may be in flight); default 60 s. */
   gcGraceMs?: number;
+  /** Allocate/Release counts, failures by reason, latency; addresses freed by CNI GC and pod deletion. */
+  metrics?: { allocation: RpcMetrics; release: RpcMetrics; gc: GcMetrics };
   log: Logger;
   now?: () => Date;
 }
@@ -78,7 +81,11 @@ export class AllocatorService {
     return this.state ? { ready: true, message: '' } : { ready: false, message: this.notReadyWhy };
   }
 
-  async allocate(req: AllocateRequest): Promise<AllocateResponse> {
+  allocate(req: AllocateRequest): Promise<AllocateResponse> {
+    return (this.opts.metrics?.allocation ?? noopRpcMetrics).measure(() => this.allocateUnmeasured(req));
+  }
+
+  private async allocateUnmeasured(req: AllocateRequest): Promise<AllocateResponse> {
     requireFields(req.containerId, 'container_id', req.ifname, 'ifname', req.nodeName, 'node_name');
     const ref = req.pod ?? { namespace: '', name: '', uid: '' };
     requireFields(ref.namespace, 'pod.namespace', ref.name, 'pod.name', ref.uid, 'pod.uid');
@@ -160,7 +167,11 @@ export class AllocatorService {
     });
   }
 
-  async release(req: ReleaseRequest): Promise<ReleaseResponse> {
+  release(req: ReleaseRequest): Promise<ReleaseResponse> {
+    return (this.opts.metrics?.release ?? noopRpcMetrics).measure(() => this.releaseUnmeasured(req));
+  }
+
+  private async releaseUnmeasured(req: ReleaseRequest): Promise<ReleaseResponse> {
     requireFields(req.containerId, 'container_id', req.ifname, 'ifname', req.nodeName, 'node_name');
     const state = this.ready();
     const ref = req.pod ?? { namespace: '', name: '', uid: '' };
@@ -207,13 +218,18 @@ export class AllocatorService {
     const valid = new Set(req.validAttachments.map((a) => `${a.containerId}/${a.ifname}`));
     const cutoff = this.now().getTime() - (this.opts.gcGraceMs ?? 60_000);
     const released = new Map<string, Attachment>();
+    let freed = 0;
     for (const h of state.forNode(req.nodeName)) {
       if (req.networkName && h.entry.net && h.entry.net !== req.networkName) continue;
       const key = `${h.entry.cid ?? ''}/${h.entry.nic}`;
       if (valid.has(key)) continue;
       if (h.entry.at === undefined || Date.parse(h.entry.at) > cutoff) continue;
-      if (await this.releaseHeld(state, h)) released.set(key, { containerId: h.entry.cid ?? '', ifname: h.entry.nic });
+      if (await this.releaseHeld(state, h)) {
+        released.set(key, { containerId: h.entry.cid ?? '', ifname: h.entry.nic });
+        freed++;
+      }
     }
+    (this.opts.metrics?.gc ?? noopGcMetrics).released('cni-gc', freed);
     if (released.size > 0) this.opts.log.info('gc released', { node: req.nodeName, attachments: [...released.keys()], requestId: req.requestId });
     return { released: [...released.values()] };
   }
@@ -239,6 +255,7 @@ export class AllocatorService {
         if (await this.releaseHeld(state, h)) released.push(h.ip);
       });
     }
+    (this.opts.metrics?.gc ?? noopGcMetrics).released('pod-deleted', released.length);
     if (released.length > 0) this.opts.log.info('released addresses of a deleted pod', { namespace, name, ips: released });
     return released;
   }
