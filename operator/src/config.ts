@@ -22,8 +22,35 @@ export interface OperatorConfig {
   enableIPv6: boolean;
   statefulSetKeepsIPs: boolean;
   gcGraceMs: number;
+  /** The IP garbage collector (operator/src/gc, docs/design/gc.md); absent: DEFAULT_GC_CONFIG. */
+  gc?: GcConfig;
   logLevel: string;
 }
+
+export interface GcConfig {
+  /** GC_IP_ENABLED (Spiderpool's SPIDERPOOL_GC_IP_ENABLED); off: only CNI DEL and pod deletion release. */
+  enabled: boolean;
+  /** GC_DRY_RUN: log what would be released, write nothing. */
+  dryRun: boolean;
+  /** GC_INTERVAL_SECONDS: period of the full scan (0: events only). */
+  scanIntervalMs: number;
+  /** GC_STATELESS_TERMINATING_POD_ON_READY_NODE_ENABLED */
+  terminatingOnReadyNode: boolean;
+  /** GC_STATELESS_TERMINATING_POD_ON_NOT_READY_NODE_ENABLED */
+  terminatingOnNotReadyNode: boolean;
+  /** GC_ADDITIONAL_GRACE_DELAY_SECONDS: added to a Terminating pod's deletion grace period. */
+  additionalGraceDelayMs: number;
+}
+
+/** Spiderpool's defaults: GC on, both Terminating switches on, no additional delay; a scan every 5 minutes. */
+export const DEFAULT_GC_CONFIG: GcConfig = {
+  enabled: true,
+  dryRun: false,
+  scanIntervalMs: 300_000,
+  terminatingOnReadyNode: true,
+  terminatingOnNotReadyNode: true,
+  additionalGraceDelayMs: 0,
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -89,6 +116,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     enableIPv6: bool('ENABLE_IPV6', true),
     statefulSetKeepsIPs: bool('STATEFULSET_KEEPS_IPS', true),
     gcGraceMs: int('GC_GRACE_SECONDS', 60, 0, 86_400) * 1000,
+    gc: {
+      enabled: bool('GC_IP_ENABLED', DEFAULT_GC_CONFIG.enabled),
+      dryRun: bool('GC_DRY_RUN', DEFAULT_GC_CONFIG.dryRun),
+      scanIntervalMs: int('GC_INTERVAL_SECONDS', DEFAULT_GC_CONFIG.scanIntervalMs / 1000, 0, 86_400) * 1000,
+      terminatingOnReadyNode: bool('GC_STATELESS_TERMINATING_POD_ON_READY_NODE_ENABLED', DEFAULT_GC_CONFIG.terminatingOnReadyNode),
+      terminatingOnNotReadyNode: bool('GC_STATELESS_TERMINATING_POD_ON_NOT_READY_NODE_ENABLED', DEFAULT_GC_CONFIG.terminatingOnNotReadyNode),
+      additionalGraceDelayMs: int('GC_ADDITIONAL_GRACE_DELAY_SECONDS', DEFAULT_GC_CONFIG.additionalGraceDelayMs / 1000, 0, 86_400) * 1000,
+    },
     logLevel: str('LOG_LEVEL', 'info'),
   };
   if (config.tls.clientCA.length > 0) {

@@ -4,15 +4,15 @@
 // SpiderEndpoints); the TLS gRPC endpoint, which followers answer with the leader's address.
 // main.ts builds one from the environment; tests build several in one process.
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Namespace, type V1Node } from '@kubernetes/client-node';
-import { type OperatorConfig, leaderAddress, leaseIdentity } from './config.js';
+import { DEFAULT_GC_CONFIG, type OperatorConfig, leaderAddress, leaseIdentity } from './config.js';
 import { newBlockInformer, newEndpointInformer, newPodInformer, newPoolInformer, newReservedIPInformer } from './controllers/informers.js';
 import { KubePoolStatusWriter, newIPPoolStatusController } from './controllers/ippool-status.js';
 import { KubeEndpointWriter, apiParentLookup, newSpiderEndpointController } from './controllers/spiderendpoint.js';
 import { Informer } from './framework/informer.js';
 import type { Logger } from './framework/logger.js';
 import { Manager } from './framework/manager.js';
-import { OperatorMetrics } from './metrics/operator-metrics.js';
-import { operatorSources } from './metrics/sources.js';
+import { newGarbageCollector } from './gc/gc-controller.js';
+import { apiGcLookup } from './gc/lookup.js';
 import { AllocatorService } from './service/allocator-service.js';
 import { allocatorTermController } from './service/allocator-term.js';
 import { KubeBlockIO } from './service/block-client.js';
@@ -24,8 +24,6 @@ import { podReleaseController } from './service/pod-release.js';
 export interface Operator {
   manager: Manager;
   service: AllocatorService;
-  /** Served as /metrics on the health port. */
-  metrics: OperatorMetrics;
   /** Starts caches, election and the gRPC endpoint; resolves with the bound gRPC port. */
   start(): Promise<number>;
   /** Stops taking calls (running ones finish, up to graceMs), then hands the Lease over and stops. */
@@ -49,19 +47,33 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   const endpoints = newEndpointInformer(kc, log);
 
   const io = new KubeBlockIO(kc);
-  const metrics = new OperatorMetrics();
-  const committer = new BlockCommitter(io, { metrics: metrics.committer });
+  const committer = new BlockCommitter(io);
   const service = new AllocatorService({
     committer,
     cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core, kc.makeApiClient(AppsV1Api)),
     selection: { enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6, multusNamespace: config.namespace },
     statefulSetKeepsIPs: config.statefulSetKeepsIPs,
     gcGraceMs: config.gcGraceMs,
-    metrics: { allocation: metrics.allocation, release: metrics.release, gc: metrics.gc },
     log: log.child({ component: 'allocator' }),
   });
 
-  const podRelease = podReleaseController({ service, pods, log });
+  // What pods that are gone (or finished, or stuck Terminating) still hold: the garbage collector when
+  // enabled (it covers pod deletion too; docs/design/gc.md), else release on pod deletion only.
+  const gcConfig = config.gc ?? DEFAULT_GC_CONFIG;
+  const gc = gcConfig.enabled
+    ? newGarbageCollector({
+        service,
+        pods,
+        nodes,
+        lookup: apiGcLookup(core, kc.makeApiClient(AppsV1Api)),
+        io,
+        policy: { statefulSetKeepsIPs: config.statefulSetKeepsIPs, ...gcConfig },
+        dryRun: gcConfig.dryRun,
+        scanIntervalMs: gcConfig.scanIntervalMs,
+        log,
+      })
+    : undefined;
+  const podRelease = gc?.controller ?? podReleaseController({ service, pods, log });
   const term = allocatorTermController({ service, io, committer, pools, reservedIPs, log, afterRebuild: (state) => state.podKeys().forEach((k) => podRelease.enqueue(k)) });
   const poolStatus = newIPPoolStatusController({ pools, blocks, reservedIPs, writer: new KubePoolStatusWriter(kc), log });
   const spiderEndpoints = newSpiderEndpointController({ pods, blocks, pools, endpoints, writer: new KubeEndpointWriter(kc), parents: apiParentLookup(kc), log });
@@ -77,10 +89,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
     ],
     leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...config.lease },
     healthPort: config.healthPort,
-    metrics,
-    onReconcile: metrics.observeReconcile,
   });
-  metrics.watch(operatorSources({ manager, committer, service, pools }));
   const elector = manager.leaderElector!;
   const grpc = new IpamGrpcServer({
     service,
@@ -93,7 +102,6 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   return {
     manager,
     service,
-    metrics,
     async start() {
       await manager.start();
       const port = await grpc.listen(config.grpcHost, config.grpcPort);

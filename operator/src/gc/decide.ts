@@ -17,8 +17,8 @@
 //    (Spiderpool does not even trace them): the pod of that name comes back and gets the same IP.
 
 /** Why a record is released (bounded: metric label values). */
-export type GcReleaseReason = 'pod-deleted' | 'pod-uid-changed' | 'pod-finished' | 'terminating-on-ready-node' | 'terminating-on-not-ready-node';
-export const GC_RELEASE_REASONS: readonly GcReleaseReason[] = ['pod-deleted', 'pod-uid-changed', 'pod-finished', 'terminating-on-ready-node', 'terminating-on-not-ready-node'];
+export type GcReleaseReason = 'pod-deleted' | 'uid-mismatch' | 'pod-finished' | 'terminating-on-ready-node' | 'terminating-on-not-ready-node';
+export const GC_RELEASE_REASONS: readonly GcReleaseReason[] = ['pod-deleted', 'uid-mismatch', 'pod-finished', 'terminating-on-ready-node', 'terminating-on-not-ready-node'];
 
 export type GcKeepReason =
   /** The pod of the record runs (or is starting). */
@@ -102,7 +102,7 @@ export function decideRecord(inp: GcInput): GcDecision {
     // The recorded pod is gone (names are unique at any instant). Its StatefulSet successor takes the
     // record over on its ADD (decideReuse) — unless it already got its own address for this slot.
     const successor = identityKept && pod.controller === record.owner && !inp.liveHoldsSameSlot && !finished(pod);
-    return successor ? keep('statefulset-identity') : release('pod-uid-changed');
+    return successor ? keep('statefulset-identity') : release('uid-mismatch');
   }
 
   if (identityKept) return keep('statefulset-identity');

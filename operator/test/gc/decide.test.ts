@@ -38,17 +38,17 @@ describe('decideRecord', () => {
   });
 
   it('releases a record whose pod name now belongs to another UID', () => {
-    expect(decideRecord(input({ pod: { uid: 'u2', phase: 'Running', nodeReady: true } }))).toEqual({ action: 'release', reason: 'pod-uid-changed' });
+    expect(decideRecord(input({ pod: { uid: 'u2', phase: 'Running', nodeReady: true } }))).toEqual({ action: 'release', reason: 'uid-mismatch' });
   });
 
   it('leaves a StatefulSet record for the successor to take over, unless it already has its own', () => {
     const successor = { uid: 'u2', phase: 'Pending', nodeReady: true, controller: 'StatefulSet/web' };
     expect(decideRecord(input({ record: sts, pod: successor, statefulSetReplicas: 3 }))).toEqual({ action: 'keep', reason: 'statefulset-identity' });
-    expect(decideRecord(input({ record: sts, pod: successor, statefulSetReplicas: 3, liveHoldsSameSlot: true }))).toEqual({ action: 'release', reason: 'pod-uid-changed' });
+    expect(decideRecord(input({ record: sts, pod: successor, statefulSetReplicas: 3, liveHoldsSameSlot: true }))).toEqual({ action: 'release', reason: 'uid-mismatch' });
     // a same-named pod of another owner is no successor
-    expect(decideRecord(input({ record: sts, pod: { ...successor, controller: 'ReplicaSet/web' }, statefulSetReplicas: 3 }))).toEqual({ action: 'release', reason: 'pod-uid-changed' });
+    expect(decideRecord(input({ record: sts, pod: { ...successor, controller: 'ReplicaSet/web' }, statefulSetReplicas: 3 }))).toEqual({ action: 'release', reason: 'uid-mismatch' });
     // beyond the replicas (scaled down)
-    expect(decideRecord(input({ record: sts, pod: successor, statefulSetReplicas: 1 }))).toEqual({ action: 'release', reason: 'pod-uid-changed' });
+    expect(decideRecord(input({ record: sts, pod: successor, statefulSetReplicas: 1 }))).toEqual({ action: 'release', reason: 'uid-mismatch' });
   });
 
   it('releases the record of a finished pod, but keeps a StatefulSet identity', () => {
