@@ -11,6 +11,8 @@ import { KubeEndpointWriter, apiParentLookup, newSpiderEndpointController } from
 import { Informer } from './framework/informer.js';
 import type { Logger } from './framework/logger.js';
 import { Manager } from './framework/manager.js';
+import { OperatorMetrics } from './metrics/operator-metrics.js';
+import { operatorSources } from './metrics/sources.js';
 import { newGarbageCollector } from './gc/gc-controller.js';
 import { apiGcLookup } from './gc/lookup.js';
 import { AllocatorService } from './service/allocator-service.js';
@@ -24,6 +26,8 @@ import { podReleaseController } from './service/pod-release.js';
 export interface Operator {
   manager: Manager;
   service: AllocatorService;
+  /** Served as /metrics on the health port. */
+  metrics: OperatorMetrics;
   /** Starts caches, election and the gRPC endpoint; resolves with the bound gRPC port. */
   start(): Promise<number>;
   /** Stops taking calls (running ones finish, up to graceMs), then hands the Lease over and stops. */
@@ -47,13 +51,15 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   const endpoints = newEndpointInformer(kc, log);
 
   const io = new KubeBlockIO(kc);
-  const committer = new BlockCommitter(io);
+  const metrics = new OperatorMetrics();
+  const committer = new BlockCommitter(io, { metrics: metrics.committer });
   const service = new AllocatorService({
     committer,
     cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core, kc.makeApiClient(AppsV1Api)),
     selection: { enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6, multusNamespace: config.namespace },
     statefulSetKeepsIPs: config.statefulSetKeepsIPs,
     gcGraceMs: config.gcGraceMs,
+    metrics: { allocation: metrics.allocation, release: metrics.release, gc: metrics.gc },
     log: log.child({ component: 'allocator' }),
   });
 
@@ -89,7 +95,10 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
     ],
     leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...config.lease },
     healthPort: config.healthPort,
+    metrics,
+    onReconcile: metrics.observeReconcile,
   });
+  metrics.watch(operatorSources({ manager, committer, service, pools }));
   const elector = manager.leaderElector!;
   const grpc = new IpamGrpcServer({
     service,
@@ -102,6 +111,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   return {
     manager,
     service,
+    metrics,
     async start() {
       await manager.start();
       const port = await grpc.listen(config.grpcHost, config.grpcPort);
