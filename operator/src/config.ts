@@ -17,6 +17,12 @@ export interface OperatorConfig {
   /** host:port followers name as the leader's address (the Lease holder identity carries it). */
   advertiseAddress: string;
   tls: { certChain: Buffer; privateKey: Buffer; clientCA: Buffer };
+  /**
+   * TLS_MODE=operator-ca (the Deployment in config/manager): no TLS files; at start the operator loads
+   * or creates its CA Secret, issues its own serving certificate and serves /enroll (security/bootstrap.ts).
+   * Unset in TLS_MODE=files (default): tls comes from TLS_CERT_FILE, TLS_KEY_FILE, CLIENT_CA_FILE.
+   */
+  pki?: { serverDnsNames: string[]; serverIPAddresses: string[]; enrollPort: number; installer: { namespace: string; serviceAccount: string } };
   healthPort: number;
   enableIPv4: boolean;
   enableIPv6: boolean;
@@ -93,6 +99,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
   };
 
   const podName = str('POD_NAME');
+  const tlsMode = str('TLS_MODE', 'files');
+  if (tlsMode !== 'files' && tlsMode !== 'operator-ca') problems.push(`TLS_MODE=${JSON.stringify(tlsMode)}: expected files or operator-ca`);
+  const operatorCA = tlsMode === 'operator-ca';
+  const commaList = (name: string, fallback: string): string[] => (env[name]?.trim() || fallback).split(',').map((s) => s.trim()).filter(Boolean);
   const grpcPort = int('GRPC_PORT', 9443, 1, 65535);
   const advertise = env.GRPC_ADVERTISE_ADDRESS?.trim() || (env.POD_IP?.trim() ? `${env.POD_IP.trim()}:${grpcPort}` : '');
   if (!advertise) problems.push('GRPC_ADVERTISE_ADDRESS (or POD_IP) is required: followers name the leader by it');
@@ -110,7 +120,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     grpcHost: str('GRPC_HOST', '0.0.0.0'),
     grpcPort,
     advertiseAddress: advertise,
-    tls: { certChain: file('TLS_CERT_FILE'), privateKey: file('TLS_KEY_FILE'), clientCA: file('CLIENT_CA_FILE') },
+    tls: operatorCA
+      ? { certChain: Buffer.alloc(0), privateKey: Buffer.alloc(0), clientCA: Buffer.alloc(0) }
+      : { certChain: file('TLS_CERT_FILE'), privateKey: file('TLS_KEY_FILE'), clientCA: file('CLIENT_CA_FILE') },
+    ...(operatorCA
+      ? {
+          pki: {
+            serverDnsNames: commaList('SERVER_DNS_NAMES', ''),
+            serverIPAddresses: commaList('SERVER_IP_ADDRESSES', env.POD_IP?.trim() ?? ''),
+            enrollPort: int('ENROLL_PORT', 9444, 0, 65535),
+            installer: { namespace: str('INSTALLER_NAMESPACE', env.POD_NAMESPACE?.trim() ?? ''), serviceAccount: str('INSTALLER_SERVICE_ACCOUNT', 'spiderpool-ts-installer') },
+          },
+        }
+      : {}),
     healthPort: int('HEALTH_PORT', 8080, 0, 65535),
     enableIPv4: bool('ENABLE_IPV4', true),
     enableIPv6: bool('ENABLE_IPV6', true),
@@ -140,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
       `LEASE_DURATION_SECONDS=${leaseDurationMs / 1000}, LEASE_RENEW_DEADLINE_SECONDS=${renewDeadlineMs / 1000}, LEASE_RETRY_PERIOD_SECONDS=${retryPeriodMs / 1000}: need duration > renew deadline > retry period`,
     );
   }
+  if (operatorCA && !env.SERVER_DNS_NAMES?.trim()) problems.push('SERVER_DNS_NAMES is required with TLS_MODE=operator-ca: the names the shim verifies (the Service DNS name)');
   if (podName.includes('@')) problems.push(`POD_NAME=${JSON.stringify(podName)}: must not contain "@" (it separates name and address in the Lease identity)`);
   if (!config.enableIPv4 && !config.enableIPv6) problems.push('ENABLE_IPV4 and ENABLE_IPV6 are both false: no family to allocate');
   if (problems.length > 0) throw new ConfigError(problems);

@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './framework/logger.js';
 import { createOperator } from './operator.js';
+import { type InClusterPki, startInClusterPki } from './security/bootstrap.js';
 import { nodeAuthenticator } from './security/peer-identity.js';
 
 let config;
@@ -21,6 +22,19 @@ const kc = new KubeConfig();
 if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
 else kc.loadFromDefault();
 
+// TLS_MODE=operator-ca (config/manager): the CA from its Secret, this replica's serving certificate
+// and /enroll for the installer (ADR 0006); without it the certificates come from TLS_*_FILE.
+let pki: InClusterPki | undefined;
+if (config.pki) {
+  try {
+    pki = await startInClusterPki(kc, { namespace: config.namespace, enrollHost: config.grpcHost, ...config.pki }, log);
+  } catch (error) {
+    log.error('operator PKI failed: not starting', { error });
+    process.exit(1);
+  }
+  config = { ...config, tls: pki.tls };
+}
+
 // Node certificates must carry O=spiderpool-ts:nodes and clientAuth and be issued by the client CA
 // (ADR 0006), not merely chain to it.
 const operator = createOperator(config, kc, log, { authenticate: nodeAuthenticator({ ca: new X509Certificate(config.tls.clientCA) }) });
@@ -34,13 +48,16 @@ const shutdown = (signal: NodeJS.Signals) => {
   }
   stopping = true;
   log.info('signal received: draining', { signal });
-  operator.stop().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      log.error('shutdown failed', { error });
-      process.exit(1);
-    },
-  );
+  operator
+    .stop()
+    .then(() => pki?.close())
+    .then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
