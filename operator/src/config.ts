@@ -2,6 +2,7 @@
 // problem is reported at once, each naming its variable, before anything starts.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 export interface OperatorConfig {
   /** Empty: in-cluster (service account) or ~/.kube/config, as client-node's loadFromDefault. */
@@ -31,6 +32,20 @@ export interface OperatorConfig {
   /** The IP garbage collector (operator/src/gc, docs/design/gc.md); absent: DEFAULT_GC_CONFIG. */
   gc?: GcConfig;
   logLevel: string;
+  /** The admission webhook (operator/src/webhook, ADR 0007); undefined when WEBHOOK_PORT is unset. */
+  webhook?: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** WEBHOOK_HOST (default 0.0.0.0) and WEBHOOK_PORT (HTTPS). */
+  host: string;
+  port: number;
+  /** Serving certificate SANs: WEBHOOK_DNS_NAMES (comma-separated; default the Service's name), WEBHOOK_IP_ADDRESSES. */
+  dnsNames: string[];
+  ipAddresses: string[];
+  /** Configurations whose caBundle the operator sets: WEBHOOK_VALIDATING_CONFIGURATION / WEBHOOK_MUTATING_CONFIGURATION ("" for none). */
+  validatingConfigurations: string[];
+  mutatingConfigurations: string[];
 }
 
 export interface GcConfig {
@@ -148,6 +163,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     },
     logLevel: str('LOG_LEVEL', 'info'),
   };
+  if (env.WEBHOOK_PORT?.trim()) {
+    const list = (name: string, fallback: string): string[] => (env[name] ?? fallback).split(',').map((x) => x.trim()).filter((x) => x !== '');
+    config.webhook = {
+      host: str('WEBHOOK_HOST', '0.0.0.0'),
+      port: int('WEBHOOK_PORT', 9444, 0, 65535),
+      dnsNames: list('WEBHOOK_DNS_NAMES', `spiderpool-ts-webhook.${config.namespace}.svc`),
+      ipAddresses: list('WEBHOOK_IP_ADDRESSES', ''),
+      validatingConfigurations: list('WEBHOOK_VALIDATING_CONFIGURATION', 'spiderpool-ts-webhook'),
+      mutatingConfigurations: list('WEBHOOK_MUTATING_CONFIGURATION', 'spiderpool-ts-webhook'),
+    };
+    for (const ip of config.webhook.ipAddresses) if (isIP(ip) === 0) problems.push(`WEBHOOK_IP_ADDRESSES: ${JSON.stringify(ip)} is not an IP address`);
+    if (config.webhook.dnsNames.length + config.webhook.ipAddresses.length === 0) problems.push('WEBHOOK_DNS_NAMES and WEBHOOK_IP_ADDRESSES are both empty: the serving certificate needs a name');
+  }
   if (config.tls.clientCA.length > 0) {
     try {
       new X509Certificate(config.tls.clientCA);

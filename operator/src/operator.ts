@@ -22,6 +22,9 @@ import { BlockCommitter } from './service/block-committer.js';
 import { informerClusterView } from './service/cluster-view.js';
 import { type GrpcServerOptions, IpamGrpcServer } from './service/grpc-server.js';
 import { podReleaseController } from './service/pod-release.js';
+import { NamespaceQuota } from './service/namespace-quota.js';
+import { quotaEventRecorder } from './service/quota-events.js';
+import { createWebhook, newSubnetInformer } from './webhook/index.js';
 
 export interface Operator {
   manager: Manager;
@@ -49,6 +52,8 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   // Only the derived views read these caches; the allocator rebuilds from a fresh list of blocks.
   const blocks = newBlockInformer(kc, log);
   const endpoints = newEndpointInformer(kc, log);
+  // Namespace IP quota (pools belong to subnets) and admission (subnet overlap) read SpiderSubnets.
+  const subnets = newSubnetInformer(kc, log);
 
   const io = new KubeBlockIO(kc);
   const metrics = new OperatorMetrics();
@@ -59,6 +64,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
     selection: { enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6, multusNamespace: config.namespace },
     statefulSetKeepsIPs: config.statefulSetKeepsIPs,
     gcGraceMs: config.gcGraceMs,
+    quota: new NamespaceQuota({ namespace: (n) => namespaces.get(n), subnets: () => subnets.list(), onExceeded: quotaEventRecorder(core, log) }),
     metrics: { allocation: metrics.allocation, release: metrics.release, gc: metrics.gc },
     log: log.child({ component: 'allocator' }),
   });
@@ -83,15 +89,28 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   const term = allocatorTermController({ service, io, committer, pools, reservedIPs, log, afterRebuild: (state) => state.podKeys().forEach((k) => podRelease.enqueue(k)) });
   const poolStatus = newIPPoolStatusController({ pools, blocks, reservedIPs, writer: new KubePoolStatusWriter(kc), log });
   const spiderEndpoints = newSpiderEndpointController({ pods, blocks, pools, endpoints, writer: new KubeEndpointWriter(kc), parents: apiParentLookup(kc), log });
+  // The pool finalizer controller runs whether or not this replica serves admission: pools that got
+  // the finalizer while the webhook was on must still be released from it.
+  const webhook = createWebhook({
+    kc,
+    namespace: config.namespace,
+    pools,
+    subnets,
+    blocks,
+    san: { dnsNames: config.webhook?.dnsNames ?? [], ipAddresses: config.webhook?.ipAddresses ?? [] },
+    configurations: { validating: config.webhook?.validatingConfigurations ?? [], mutating: config.webhook?.mutatingConfigurations ?? [] },
+    log,
+  });
   const manager = new Manager({
     log,
-    caches: [pods, namespaces, nodes, pools, reservedIPs, blocks, endpoints],
+    caches: [pods, namespaces, nodes, pools, reservedIPs, blocks, endpoints, subnets],
     controllers: [
       { controller: term, leaderOnly: true },
       { controller: podRelease, leaderOnly: true },
       // Pure derivations of the blocks: a second replica running them would write the same result.
       { controller: poolStatus, leaderOnly: true },
       { controller: spiderEndpoints, leaderOnly: true },
+      { controller: webhook.finalizer, leaderOnly: true },
     ],
     leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...config.lease },
     healthPort: config.healthPort,
@@ -115,11 +134,14 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
     async start() {
       await manager.start();
       const port = await grpc.listen(config.grpcHost, config.grpcPort);
+      // Every replica serves admission (the range registry arbitrates between them, ADR 0007).
+      if (config.webhook) await webhook.start(config.webhook.host, config.webhook.port);
       log.info('operator started', { grpc: `${config.grpcHost}:${port}`, advertise: config.advertiseAddress, lease: `${config.namespace}/${config.leaseName}` });
       return port;
     },
     async stop(graceMs = 10_000) {
       await grpc.stop(graceMs);
+      await webhook.stop();
       await manager.stop();
     },
   };

@@ -23,6 +23,8 @@ export const ErrorReason = {
   PodNotFound: 'pod-not-found',
   AllocationNotFound: 'allocation-not-found',
   Unauthenticated: 'unauthenticated',
+  /** The pod's namespace is at its IP quota (Namespace annotation ipam.spiderpool-ts.io/ip-quota). */
+  QuotaExceeded: 'quota-exceeded',
 } as const;
 export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
 

@@ -29,6 +29,7 @@ import { slotOf } from './block-layout.js';
 import { IpamError, invalidArgument, notReady } from './errors.js';
 import { authorizeNodeForPod } from '../security/peer-identity.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import type { NamespaceQuota } from './namespace-quota.js';
 import { type GcMetrics, type RpcMetrics, noopGcMetrics, noopRpcMetrics } from '../metrics/hooks.js';
 import type { Held, PoolState } from './pool-state.js';
 
@@ -53,6 +54,8 @@ export interface AllocatorServiceOptions {
   gcGraceMs?: number;
   /** Allocate/Release counts, failures by reason, latency; addresses freed by CNI GC and pod deletion. */
   metrics?: { allocation: RpcMetrics; release: RpcMetrics; gc: GcMetrics };
+  /** Per-namespace IP quota; omitted: no quota is enforced. */
+  quota?: NamespaceQuota;
   log: Logger;
   now?: () => Date;
 }
@@ -154,7 +157,13 @@ export class AllocatorService {
         }
         for (const family of requested) {
           if (got.some((h) => h.family === family)) continue;
-          got.push(await this.allocateIn(state, family === 4 ? sel.v4 : sel.v6, entryBase));
+          // Per-namespace IP quota (namespace-quota.ts): may narrow the candidates or refuse.
+          const quota = this.opts.quota?.reserve(ref, family === 4 ? sel.v4 : sel.v6, state);
+          try {
+            got.push(await this.allocateIn(state, quota?.candidates ?? (family === 4 ? sel.v4 : sel.v6), entryBase));
+          } finally {
+            quota?.release();
+          }
         }
       } catch (e) {
         // All families or none: give back what this call took (reused records stay, they were the pod's).
