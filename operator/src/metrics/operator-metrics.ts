@@ -80,10 +80,6 @@ export class OperatorMetrics {
       },
     };
     this.gc = gcMetrics(this.m.gcCounts, this.m.gcFailureCounts, this.m.gcBacklog);
-    for (const r of RPC_FAILURE_REASONS) {
-      this.m.allocationFailureCounts.labels(r);
-      this.m.releaseFailureCounts.labels(r);
-    }
   }
 
   /** Adds (or replaces) scrape-time sources. */
@@ -188,7 +184,7 @@ function register(registry: Registry): Metrics {
 }
 
 function rpcMetrics(requests: Counter, failures: Counter, duration: Histogram): RpcMetrics {
-  const byReason = new Map(RPC_FAILURE_REASONS.map((r) => [r, failures.labels(r)]));
+  const byReason = new Map(RPC_FAILURE_REASONS.map((r) => [r, zeroed(failures, r)]));
   const internal = byReason.get('internal')!;
   return {
     async measure(fn) {
@@ -209,7 +205,7 @@ function rpcMetrics(requests: Counter, failures: Counter, duration: Histogram): 
 function gcMetrics(released: Counter, failed: Counter, backlog: Gauge): GcMetrics {
   const reasons = Object.values(GC_REASONS) as string[];
   const bound = (c: Counter) => {
-    const m = new Map(reasons.map((r) => [r, c.labels(r)]));
+    const m = new Map(reasons.map((r) => [r, zeroed(c, r)]));
     return (reason: string) => m.get(reason) ?? m.get(GC_REASONS.Other)!;
   };
   const rel = bound(released);
@@ -219,4 +215,14 @@ function gcMetrics(released: Counter, failed: Counter, backlog: Gauge): GcMetric
     failed: (reason, count = 1) => fail(reason).inc(count),
     setBacklog: (count) => backlog.set(count),
   };
+}
+
+/**
+ * The child for `label`, exported at 0 from the start: increase() and rate() then see the first
+ * event, which they would miss on a series that appears with value 1.
+ */
+function zeroed(c: Counter, label: string): Counter.Internal {
+  const child = c.labels(label);
+  child.inc(0);
+  return child;
 }

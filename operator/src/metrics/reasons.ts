@@ -6,7 +6,7 @@ import { ErrorReason } from '../rpc/errors.js';
 export const RPC_FAILURE_REASONS: readonly string[] = [...Object.values(ErrorReason), 'internal'];
 
 /**
- * Why the garbage collector released an address. The GC calls gcReleased(reason) with one of these;
+ * Why the garbage collector released an address. The GC calls `metrics.gc.released(reason)` with one of these;
  * add a reason here (and it appears in docs/metrics.md) rather than passing free text.
  */
 export const GC_REASONS = {
@@ -16,12 +16,12 @@ export const GC_REASONS = {
   CniGc: 'cni-gc',
   /** The pod finished (Succeeded/Failed) but still held addresses. */
   PodFinished: 'pod-finished',
-  /** The record names a pod UID other than the live pod of that name. */
+  /** The record names a pod UID other than the live pod of that name (gc/decide.ts's reasons). */
   UidMismatch: 'uid-mismatch',
-  /** The record names a node that no longer exists. */
-  NodeGone: 'node-gone',
-  /** The record's pool is gone. */
-  PoolGone: 'pool-gone',
+  /** The pod is Terminating past its grace period (+ delay) on a Ready node. */
+  TerminatingOnReadyNode: 'terminating-on-ready-node',
+  /** The pod is Terminating past its grace period (+ delay) on a NotReady node. */
+  TerminatingOnNotReadyNode: 'terminating-on-not-ready-node',
   /** Any other reason (catch-all). */
   Other: 'other',
 } as const;
