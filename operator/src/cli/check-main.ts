@@ -5,14 +5,14 @@
 import { createInterface } from 'node:readline/promises';
 import { pathToFileURL } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { type Finding, type ReleaseOutcome, type Scope, analyze, readSnapshot, releaseLeaks } from './check.js';
+import { type Finding, type ReleaseOutcome, analyze, readSnapshot, releaseLeaks } from './check.js';
 
 export interface CheckArgs {
   json: boolean;
   release: boolean;
   yes: boolean;
   kubeconfig?: string;
-  scope: Required<Scope>;
+  scope: { pools: string[]; namespaces: string[] };
   statefulSetKeepsIPs: boolean;
   help: boolean;
 }

@@ -1,7 +1,7 @@
 // `ipam check` over hand-made snapshots (operator/src/cli/check.ts analyze) and its argument parsing.
 import type { V1Pod } from '@kubernetes/client-node';
 import { type IPAMBlock, encodeEntry } from '../../src/api/internal/ipamblock.js';
-import type { SpiderEndpoint, SpiderIPPool } from '../../src/api/v2beta1/types.js';
+import type { SpiderIPPool } from '../../src/api/v2beta1/types.js';
 import { type Finding, type Snapshot, analyze } from '../../src/cli/check.js';
 import { describeFinding, parseArgs } from '../../src/cli/check-main.js';
 
@@ -50,7 +50,7 @@ describe('ipam check analyze', () => {
       blocks: [block('a', '10.0.1.0/24', { 1: { uid: 'u1', pod: 'ns/p1', seq: 1 } })],
       pools: [pool('a', 1)],
       pods: [pod('ns/p1', 'u1', { annotated: true, ips: ['10.0.1.1'] })],
-      endpoints: [{ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderEndpoint', metadata: { namespace: 'ns', name: 'p1' }, status: { current: { uid: 'u1', node: 'n1', ips: [] } } } as SpiderEndpoint],
+      endpoints: [{ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderEndpoint', metadata: { namespace: 'ns', name: 'p1' }, status: { current: { uid: 'u1', node: 'n1', ips: [] }, ownerControllerType: 'Pod', ownerControllerName: 'p1' } }],
     });
     expect(analyze(snap)).toEqual([]);
   });
@@ -100,7 +100,7 @@ describe('ipam check analyze', () => {
       blocks: [bad],
       pools: [pool('a', 3)],
       pods: [pod('ns/p1', 'u1', { annotated: true }), pod('ns/p2', 'u2'), pod('ns/p3', 'u3', { annotated: true, phase: 'Pending' })],
-      endpoints: [{ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderEndpoint', metadata: { namespace: 'ns', name: 'gone' }, status: { current: { uid: 'x', node: 'n1', ips: [] } } } as SpiderEndpoint],
+      endpoints: [{ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderEndpoint', metadata: { namespace: 'ns', name: 'gone' }, status: { current: { uid: 'x', node: 'n1', ips: [] }, ownerControllerType: 'Pod', ownerControllerName: 'gone' } }],
     });
     const f = analyze(snap);
     expect(kinds(f)).toEqual(['count-drift', 'endpoint-without-record', 'malformed-entry', 'pod-without-record']);
