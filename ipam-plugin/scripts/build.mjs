@@ -2,6 +2,8 @@
 //   dist/spiderpool-ts-ipam.mjs  one ESM bundle (esbuild), runnable with any Node 24: `node <file>`
 //   dist/spiderpool-ts-ipam      the installed executable: a Node single executable application
 //                                (this Node binary + the bundle as CommonJS + its V8 code cache)
+//   dist/spiderpool-ts-install.mjs the plugin installer (src/install.ts: copy, enroll, CNI config),
+//                                run with Node in the installer image (Dockerfile.plugin); not on the host
 // The SEA starts faster than `node bundle.mjs` (no module loader, no compile) and is one file to copy
 // into /opt/cni/bin, with no Node needed on the host.
 import { build } from 'esbuild';
@@ -13,9 +15,27 @@ const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const common = { entryPoints: [entry], bundle: true, platform: 'node', target: 'node24', minify: true, legalComments: 'none', logLevel: 'warning' };
 
+// The plugin installer bundles @peculiar/x509 and friends (CommonJS): give them a require in ESM.
+async function buildInstaller(outDir) {
+  await build({
+    ...common,
+    entryPoints: [fileURLToPath(new URL('../src/install.ts', import.meta.url))],
+    format: 'esm',
+    outfile: `${outDir}spiderpool-ts-install.mjs`,
+    banner: { js: "import { createRequire as __spiderpoolRequire } from 'node:module'; const require = __spiderpoolRequire(import.meta.url);" },
+  });
+}
+// `--installer-out <dir>`: only the installer, into <dir> (tests build it beside a shared dist/).
+const at = process.argv.indexOf('--installer-out');
+if (at > 0) {
+  await buildInstaller(process.argv[at + 1].replace(/\/?$/, '/'));
+  process.exit(0);
+}
+
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 await build({ ...common, format: 'esm', outfile: `${dist}spiderpool-ts-ipam.mjs` });
+await buildInstaller(dist);
 
 // Node 24's SEA runs a CommonJS main; the same source bundles to both formats (no top-level await).
 const work = `${dist}sea/`;

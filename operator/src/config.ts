@@ -28,6 +28,12 @@ export interface OperatorConfig {
   enableIPv4: boolean;
   enableIPv6: boolean;
   statefulSetKeepsIPs: boolean;
+  /**
+   * Auto pools from SpiderSubnets (ENABLE_AUTO_POOL, default true) and the "+N" of a workload without
+   * ipam.spidernet.io/ippool-ip-number (AUTO_POOL_DEFAULT_IP_NUMBER, Spiderpool's
+   * clusterSubnetDefaultFlexibleIPNumber, default 1). Absent (a config built in code): off.
+   */
+  autoPool?: { enabled: boolean; defaultFlexibleIPNumber: number };
   gcGraceMs: number;
   /** The IP garbage collector (operator/src/gc, docs/design/gc.md); absent: DEFAULT_GC_CONFIG. */
   gc?: GcConfig;
@@ -152,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     enableIPv4: bool('ENABLE_IPV4', true),
     enableIPv6: bool('ENABLE_IPV6', true),
     statefulSetKeepsIPs: bool('STATEFULSET_KEEPS_IPS', true),
+    autoPool: { enabled: bool('ENABLE_AUTO_POOL', true), defaultFlexibleIPNumber: int('AUTO_POOL_DEFAULT_IP_NUMBER', 1, 0, 65_536) },
     gcGraceMs: int('GC_GRACE_SECONDS', 60, 0, 86_400) * 1000,
     gc: {
       enabled: bool('GC_IP_ENABLED', DEFAULT_GC_CONFIG.enabled),

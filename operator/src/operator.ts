@@ -6,6 +6,7 @@
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Namespace, type V1Node } from '@kubernetes/client-node';
 import { DEFAULT_GC_CONFIG, type OperatorConfig, leaderAddress, leaseIdentity } from './config.js';
 import { newBlockInformer, newEndpointInformer, newPodInformer, newPoolInformer, newReservedIPInformer } from './controllers/informers.js';
+import { createAutoPools } from './controllers/autopool/index.js';
 import { KubePoolStatusWriter, newIPPoolStatusController } from './controllers/ippool-status.js';
 import { KubeEndpointWriter, apiParentLookup, newSpiderEndpointController } from './controllers/spiderendpoint.js';
 import { Informer } from './framework/informer.js';
@@ -60,8 +61,8 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   const committer = new BlockCommitter(io, { metrics: metrics.committer });
   const service = new AllocatorService({
     committer,
-    cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core, kc.makeApiClient(AppsV1Api)),
-    selection: { enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6, multusNamespace: config.namespace },
+    cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core, kc.makeApiClient(AppsV1Api), apiParentLookup(kc)),
+    selection: { enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6, multusNamespace: config.namespace, enableAutoPool: config.autoPool?.enabled === true },
     statefulSetKeepsIPs: config.statefulSetKeepsIPs,
     gcGraceMs: config.gcGraceMs,
     quota: new NamespaceQuota({ namespace: (n) => namespaces.get(n), subnets: () => subnets.list(), onExceeded: quotaEventRecorder(core, log) }),
@@ -87,6 +88,10 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
     : undefined;
   const podRelease = gc?.controller ?? podReleaseController({ service, pods, log });
   const term = allocatorTermController({ service, io, committer, pools, reservedIPs, log, afterRebuild: (state) => state.podKeys().forEach((k) => podRelease.enqueue(k)) });
+  // Workloads annotated with ipam.spidernet.io/subnet(s) get auto pools carved from SpiderSubnets.
+  const autoPools = createAutoPools({ kc, pools, reservedIPs, service, defaultFlexibleIPNumber: config.autoPool?.defaultFlexibleIPNumber ?? 1, log });
+  // Off unless the config turns it on (loadConfig does by default; configs built in code opt in).
+  const autoPoolControllers = config.autoPool?.enabled === true ? autoPools.controllers : [];
   const poolStatus = newIPPoolStatusController({ pools, blocks, reservedIPs, writer: new KubePoolStatusWriter(kc), log });
   const spiderEndpoints = newSpiderEndpointController({ pods, blocks, pools, endpoints, writer: new KubeEndpointWriter(kc), parents: apiParentLookup(kc), log });
   // The pool finalizer controller runs whether or not this replica serves admission: pools that got
@@ -103,13 +108,14 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   });
   const manager = new Manager({
     log,
-    caches: [pods, namespaces, nodes, pools, reservedIPs, blocks, endpoints, subnets],
+    caches: [pods, namespaces, nodes, pools, reservedIPs, blocks, endpoints, subnets, ...(config.autoPool?.enabled === true ? autoPools.caches : [])],
     controllers: [
       { controller: term, leaderOnly: true },
       { controller: podRelease, leaderOnly: true },
       // Pure derivations of the blocks: a second replica running them would write the same result.
       { controller: poolStatus, leaderOnly: true },
       { controller: spiderEndpoints, leaderOnly: true },
+      ...autoPoolControllers.map((controller) => ({ controller, leaderOnly: true })),
       { controller: webhook.finalizer, leaderOnly: true },
     ],
     leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...config.lease },

@@ -5,9 +5,10 @@ import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { BlockEntry } from '../api/internal/ipamblock.js';
 import type { IPVersion, Route as PoolRoute, SpiderIPPool } from '../api/v2beta1/types.js';
 import { ANNO_POD_ROUTES, parseRoutesAnnotation } from '../core/annotations/index.js';
+import { ANNO_POD_IPPOOL, ANNO_POD_IPPOOLS, ANNO_SUBNET, ANNO_SUBNETS } from '../api/v2beta1/constants.js';
 import { canonicalIP } from '../core/ip/index.js';
 import { type Candidate, type SelectionConfig, selectPoolCandidates } from '../core/selection/index.js';
-import { type AllocationRecord, decideReuse } from '../core/workload/index.js';
+import { type AllocationRecord, type Application, decideReuse } from '../core/workload/index.js';
 import type { Logger } from '../framework/logger.js';
 import { ErrorReason, GrpcCode } from '../rpc/errors.js';
 import type {
@@ -42,6 +43,12 @@ export interface ClusterView {
   pools(): SpiderIPPool[];
   /** A StatefulSet's desired replicas, from the API; undefined when it is gone or being deleted. */
   statefulSetReplicas(namespace: string, name: string): Promise<number | undefined>;
+  /** spec.ordinals.start and replicas of a StatefulSet (ordinals start..start+replicas-1 live); preferred over statefulSetReplicas. */
+  statefulSetOrdinals?(namespace: string, name: string): Promise<{ start: number; replicas: number } | undefined>;
+  /** The pod's top controller with its uid (auto pools belong to it); undefined for a bare pod. */
+  application?(pod: V1Pod): Promise<Application | undefined>;
+  /** Resolves at the next pool change or after `ms`: an ADD that raced ahead of its auto pool waits on it. */
+  poolsChanged?(ms: number): Promise<void>;
 }
 
 export interface AllocatorServiceOptions {
@@ -105,7 +112,9 @@ export class AllocatorService {
 
       const ns = this.opts.cluster.namespace(ref.namespace);
       const annotations = pod.metadata?.annotations ?? {};
-      const selected = selectPoolCandidates({
+      // Auto pools and pools named by annotation are matched against the pod's application.
+      const podController = usesApplication(annotations) ? await this.opts.cluster.application?.(pod) : undefined;
+      const select = () => selectPoolCandidates({
         pod: { namespace: ref.namespace, name: ref.name, labels: pod.metadata?.labels ?? {}, annotations, nodeName: req.nodeName },
         nodeLabels: this.opts.cluster.nodeLabels(req.nodeName) ?? {},
         namespaceLabels: ns?.metadata?.labels ?? {},
@@ -115,7 +124,16 @@ export class AllocatorService {
         nic: req.ifname,
         pools: this.opts.cluster.pools(),
         config: this.opts.selection,
+        ...(podController ? { podController } : {}),
       });
+      let selected = select();
+      // The pod raced ahead of its application's auto pool (created by the auto-pool controller as the
+      // workload appears): wait for pool changes a bounded time, then let the runtime retry.
+      for (const deadline = Date.now() + AUTO_POOL_WAIT_MS; !selected.ok && selected.error.kind === 'auto-pool-unavailable'; selected = select()) {
+        const left = deadline - Date.now();
+        if (left <= 0 || this.opts.cluster.poolsChanged === undefined) throw notReady(selected.error.message);
+        await this.opts.cluster.poolsChanged(left);
+      }
       if (!selected.ok) throw new IpamError(GrpcCode.FAILED_PRECONDITION, ErrorReason.NoCandidatePool, selected.error.message);
       const sel = selected.value;
       const requested: IPVersion[] = [...(sel.requested.v4 ? [4 as const] : []), ...(sel.requested.v6 ? [6 as const] : [])];
@@ -284,6 +302,10 @@ export class AllocatorService {
     const owner = held.find((h) => h.entry.ok?.startsWith('StatefulSet/'))?.entry.ok?.slice('StatefulSet/'.length);
     const ordinal = Number(/-(\d+)$/.exec(name)?.[1] ?? NaN);
     if (owner === undefined || !name.startsWith(`${owner}-`) || !Number.isInteger(ordinal)) return false;
+    if (this.opts.cluster.statefulSetOrdinals !== undefined) {
+      const span = await this.opts.cluster.statefulSetOrdinals(namespace, owner);
+      return span !== undefined && ordinal >= span.start && ordinal < span.start + span.replicas;
+    }
     const replicas = await this.opts.cluster.statefulSetReplicas(namespace, owner);
     return replicas !== undefined && ordinal < replicas;
   }
@@ -410,6 +432,13 @@ function requireFields(...pairs: string[]): void {
 function checkNode(pod: V1Pod, node: string): void {
   const allowed = authorizeNodeForPod(node, pod);
   if (!allowed.ok) throw allowed.error;
+}
+
+/** How long an ADD waits for its auto pool to appear before answering "try again". */
+const AUTO_POOL_WAIT_MS = 3000;
+
+function usesApplication(annotations: Record<string, string>): boolean {
+  return ANNO_SUBNET in annotations || ANNO_SUBNETS in annotations || ANNO_POD_IPPOOL in annotations || ANNO_POD_IPPOOLS in annotations;
 }
 
 function controllerOf(pod: V1Pod): { kind: string; name: string } | undefined {

@@ -34,7 +34,7 @@ const find = (objs: ManifestObject[], kind: string, name: string) => {
 function variablesReadByLoadConfig(): string[] {
   const src = readFileSync(join(repoRoot, 'operator', 'src', 'config.ts'), 'utf8');
   const names = new Set<string>();
-  for (const m of src.matchAll(/\b(?:str|int|bool|file|list|duration|optional\w*)\(\s*'([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]!);
+  for (const m of src.matchAll(/\b(?:str|int|bool|file|list|commaList|duration|optional\w*)\(\s*'([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]!);
   for (const m of src.matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)) names.add(m[1]!);
   for (const m of src.matchAll(/\benv\[\s*'([A-Z][A-Z0-9_]+)'\s*\]/g)) names.add(m[1]!);
   return [...names].sort();
@@ -47,6 +47,8 @@ const NOT_SET_IN_CLUSTER: Record<string, string> = {
   TLS_CERT_FILE: 'TLS_MODE=operator-ca issues the serving certificate from the CA Secret',
   TLS_KEY_FILE: 'TLS_MODE=operator-ca',
   CLIENT_CA_FILE: 'TLS_MODE=operator-ca: the CA Secret is the client CA',
+  SERVER_IP_ADDRESSES: 'defaults to POD_IP',
+  INSTALLER_NAMESPACE: 'defaults to POD_NAMESPACE (the installer is installed beside the operator)',
 };
 
 describe('config/default (kustomize)', () => {
@@ -108,6 +110,9 @@ describe('config/default (kustomize)', () => {
     expect(read).toEqual(expect.arrayContaining(['POD_NAME', 'POD_NAMESPACE', 'GRPC_PORT', 'HEALTH_PORT', 'LEASE_DURATION_SECONDS']));
     const missing = read.filter((v) => !env.has(v) && !(v in NOT_SET_IN_CLUSTER));
     expect(missing).toEqual([]);
+    // ...and nothing is set that the operator does not read (a typo would silently keep a default).
+    const unread = [...env.keys()].filter((v) => !read.includes(v));
+    expect(unread).toEqual([]);
   });
 
   test('images are pinned to a version tag, never latest', () => {

@@ -2,22 +2,24 @@
 // runs with a kubeconfig holding nothing but a token of the operator's ServiceAccount (TokenRequest,
 // `kubectl create token`), after config/rbac was applied into this test's namespace under unique
 // names. In TLS_MODE=operator-ca, as the Deployment runs it, it must: create its CA Secret and the CA
-// bundle ConfigMap, hold its Lease, sync every cache, enroll a node through /enroll (TokenReview of a
-// pod-bound installer token, pod read), allocate over mTLS with the enrolled certificate (IPAMBlock
+// bundle ConfigMap, hold its Lease, sync every cache, enroll a node through /enroll — run by the real
+// installer bundle (ipam-plugin/src/install.ts) with a pod-bound installer token: TokenReview, pod
+// read —, allocate over mTLS with the certificate the installer wrote (IPAMBlock
 // writes), derive the pool status and the SpiderEndpoint, and release when the pod is deleted — with
 // no "forbidden" in its log.
 import { credentials, Metadata, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { KubeConfig } from '@kubernetes/client-node';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABEL_BLOCK_POOL } from '../../../operator/src/api/internal/ipamblock.js';
 import type { SpiderEndpoint, SpiderIPPool } from '../../../operator/src/api/v2beta1/types.js';
 import type { AllocateRequest } from '../../../operator/src/rpc/gen/spiderpool_ts/ipam/v1/ipam.js';
 import { ipamServiceDefinition } from '../../../operator/src/rpc/grpc-service.js';
-import { ensureNodeCertificate } from '../../../operator/src/security/enroll-client.js';
 import { poolLabelValue } from '../../../operator/src/service/block-layout.js';
-import { kubeconfigPath, kubectl } from '../../support/cluster.js';
+import { parse } from 'yaml';
+import { kubeconfigPath, kubectl, repoRoot } from '../../support/cluster.js';
 import { createTestNamespace, type TestNamespace } from '../../support/test-namespace.js';
 import { freePort } from '../helpers/ipam-stack.js';
 import { OperatorProcess, tail } from '../helpers/operator-process.js';
@@ -75,7 +77,7 @@ afterAll(async () => {
   await kubectl(['delete', 'node', t.node, '--ignore-not-found']);
 });
 
-test('the operator runs, enrolls a node and allocates with only its ServiceAccount token under config/rbac', async () => {
+test('the operator runs, the installer enrolls a node, and Allocate works with only the operator ServiceAccount token under config/rbac', async () => {
   const operatorSA = `${prefix}spiderpool-ts-operator`;
   const installerSA = `${prefix}spiderpool-ts-installer`;
   const serverName = `spiderpool-ts-operator.${t.ns}.svc`;
@@ -141,10 +143,62 @@ test('the operator runs, enrolls a node and allocates with only its ServiceAccou
   );
   const caFile = join(dir, 'bundle-ca.crt');
   writeFileSync(caFile, caPem);
-  const certDir = join(dir, 'node-certs');
-  const enrolled = await ensureNodeCertificate({ url: `https://127.0.0.1:${enrollPort}`, nodeName: t.node, tokenFile, caFile, outDir: certDir, serverName });
-  if (!enrolled.ok) throw new Error(`enrollment failed: ${JSON.stringify(enrolled.error)}\n${tail(operator.logFile)}`);
-  expect(enrolled.value).toMatchObject({ action: 'enrolled', node: t.node, why: 'missing' });
+
+  // The installer itself, bundled as the image runs it, against a fake host root: copy, enroll, CNI
+  // config from the shipped template; the operator endpoint from the kubelet's Service variables.
+  const host = join(dir, 'host');
+  const certDir = join(host, 'etc', 'cni', 'net.d', 'spiderpool-ts');
+  const template = join(dir, 'conflist.template');
+  writeFileSync(template, (parse(readFileSync(join(repoRoot, 'config', 'installer', 'cni-config.yaml'), 'utf8')) as { data: Record<string, string> }).data['conflist.template']!);
+  const shimSource = join(dir, 'shim-source');
+  writeFileSync(shimSource, '#!/bin/sh\nexit 0\n');
+  execFileSync(process.execPath, [join(repoRoot, 'ipam-plugin', 'scripts', 'build.mjs'), '--installer-out', dir], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+  const runInstaller = () =>
+    execFileSync(process.execPath, [join(dir, 'spiderpool-ts-install.mjs')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {
+        PATH: process.env.PATH,
+        NODE_NAME: t.node,
+        SPIDERPOOL_TS_ENROLL_URL: `https://127.0.0.1:${enrollPort}`,
+        TLS_SERVER_NAME: serverName,
+        SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: '127.0.0.1',
+        SPIDERPOOL_TS_OPERATOR_SERVICE_PORT_GRPC: String(grpcPort),
+        ENROLL_TOKEN_FILE: tokenFile,
+        ENROLL_CA_FILE: caFile,
+        CERT_DIR: '/etc/cni/net.d/spiderpool-ts',
+        CERT_OUT_DIR: certDir,
+        SHIM_SOURCE: shimSource,
+        CNI_BIN_DIR: join(host, 'opt', 'cni', 'bin'),
+        CNI_NET_DIR: join(host, 'etc', 'cni', 'net.d'),
+        CNI_CONF_TEMPLATE: template,
+        CNI_CONF_NAME: '90-spiderpool-ts-macvlan.conflist',
+      },
+    })
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  let steps: Record<string, unknown>[];
+  try {
+    steps = runInstaller();
+  } catch (e) {
+    throw new Error(`installer failed: ${(e as { stderr?: string }).stderr ?? e}\n${tail(operator.logFile)}`);
+  }
+  expect(steps).toEqual([
+    expect.objectContaining({ step: 'copy', result: 'written' }),
+    expect.objectContaining({ step: 'enroll', action: 'enrolled', node: t.node, why: 'missing' }),
+    expect.objectContaining({ step: 'config', operatorEndpoint: `127.0.0.1:${grpcPort}`, result: 'written' }),
+  ]);
+  expect(statSync(join(host, 'opt', 'cni', 'bin', 'spiderpool-ts-ipam')).mode & 0o777).toBe(0o755);
+  expect(statSync(join(certDir, 'node.key')).mode & 0o777).toBe(0o600);
+  const conflist = JSON.parse(readFileSync(join(host, 'etc', 'cni', 'net.d', '90-spiderpool-ts-macvlan.conflist'), 'utf8')) as { plugins: { ipam: Record<string, unknown> }[] };
+  expect(conflist.plugins[0]!.ipam).toMatchObject({ operator_endpoint: `127.0.0.1:${grpcPort}`, node_name: t.node, tls_cert_file: '/etc/cni/net.d/spiderpool-ts/node.crt', tls_server_name: serverName });
+  // A restarted installer pod changes nothing: same binary, certificate kept, same config.
+  expect(runInstaller()).toEqual([
+    expect.objectContaining({ step: 'copy', result: 'unchanged' }),
+    expect.objectContaining({ step: 'enroll', action: 'kept' }),
+    expect.objectContaining({ step: 'config', result: 'unchanged' }),
+  ]);
 
   // A pool and a pod on the node (as the admin: that is the user's part), then Allocate over mTLS.
   await kubectl(['apply', '-f', '-'], {
