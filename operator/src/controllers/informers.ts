@@ -10,7 +10,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { type BlockEntry, type IPAMBlock, IPAMBLOCK_PLURAL, IPAM_GROUP, IPAM_VERSION, decodeEntry } from '../api/internal/ipamblock.js';
-import { GROUP, PLURALS, VERSION, type IPVersion, type SpiderEndpoint, type SpiderIPPool, type SpiderReservedIP } from '../api/v2beta1/types.js';
+import { GROUP, PLURALS, VERSION, type IPVersion, type SpiderEndpoint, type SpiderIPPool, type SpiderReservedIP, type SpiderSubnet } from '../api/v2beta1/types.js';
 import { formatIP, parseIP } from '../core/ip/index.js';
 import { type IndexFunc, Informer, type ListOptions } from '../framework/informer.js';
 import type { Logger } from '../framework/logger.js';
@@ -19,6 +19,7 @@ export type PoolObject = SpiderIPPool & KubernetesObject;
 export type ReservedIPObject = SpiderReservedIP & KubernetesObject;
 export type BlockObject = IPAMBlock & KubernetesObject;
 export type EndpointObject = SpiderEndpoint & KubernetesObject;
+export type SubnetObject = SpiderSubnet & KubernetesObject;
 
 /** Index of blocks by spec.pool (the full pool name; the label may be cut to 63 characters). */
 export const BLOCK_POOL_INDEX = 'pool';
@@ -168,6 +169,17 @@ export function newReservedIPInformer(kc: KubeConfig, log: Logger, scope?: Infor
     kubeConfig: kc,
     path: `/apis/${GROUP}/${VERSION}/${PLURALS.SpiderReservedIP}`,
     list: listCustom<ReservedIPObject>(kc, GROUP, VERSION, PLURALS.SpiderReservedIP),
+    log,
+  });
+}
+
+export function newSubnetInformer(kc: KubeConfig, log: Logger, scope?: InformerScope): Informer<SubnetObject> {
+  return new Informer<SubnetObject>({
+    ...selector(scope),
+    name: PLURALS.SpiderSubnet,
+    kubeConfig: kc,
+    path: `/apis/${GROUP}/${VERSION}/${PLURALS.SpiderSubnet}`,
+    list: listCustom<SubnetObject>(kc, GROUP, VERSION, PLURALS.SpiderSubnet),
     log,
   });
 }

@@ -94,6 +94,7 @@ type WatchEnd = 'closed' | 'idle' | 'expired' | 'stalled' | 'stopped';
 
 export class Informer<T extends KubernetesObject> {
   private readonly store = new Map<string, T>();
+  private snapshotCache: readonly T[] | undefined;
   /** index name → indexed value → keys */
   private readonly indices = new Map<string, Map<string, Set<string>>>();
   private readonly indexFns = new Map<string, IndexFunc<T>>();
@@ -183,6 +184,15 @@ export class Informer<T extends KubernetesObject> {
 
   list(): T[] {
     return [...this.store.values()];
+  }
+
+  /**
+   * The cached objects as one array that stays the same (===) until the cache changes: hot paths
+   * that read every object per call (pool selection on each Allocate) neither copy the cache each
+   * time nor rebuild what they derive from it (they can memoise on the array's identity).
+   */
+  snapshot(): readonly T[] {
+    return (this.snapshotCache ??= Object.freeze([...this.store.values()]));
   }
 
   keys(): string[] {
@@ -433,6 +443,7 @@ export class Informer<T extends KubernetesObject> {
   private put(key: string, old: T | undefined, obj: T): void {
     if (old) this.unindex(key, old);
     this.store.set(key, obj);
+    this.snapshotCache = undefined;
     for (const [name, fn] of this.indexFns) {
       const index = this.indices.get(name);
       if (!index) continue;
@@ -447,6 +458,7 @@ export class Informer<T extends KubernetesObject> {
   private remove(key: string, old: T): void {
     this.unindex(key, old);
     this.store.delete(key);
+    this.snapshotCache = undefined;
   }
 
   private unindex(key: string, old: T): void {

@@ -40,7 +40,7 @@ export interface ClusterView {
   namespace(name: string): V1Namespace | undefined;
   /** Labels of the node (pool nodeAffinity); undefined when the node is not known. */
   nodeLabels(name: string): Record<string, string> | undefined;
-  pools(): SpiderIPPool[];
+  pools(): readonly SpiderIPPool[];
   /** A StatefulSet's desired replicas, from the API; undefined when it is gone or being deleted. */
   statefulSetReplicas(namespace: string, name: string): Promise<number | undefined>;
   /** spec.ordinals.start and replicas of a StatefulSet (ordinals start..start+replicas-1 live); preferred over statefulSetReplicas. */
@@ -100,7 +100,9 @@ export class AllocatorService {
     const ref = req.pod ?? { namespace: '', name: '', uid: '' };
     requireFields(ref.namespace, 'pod.namespace', ref.name, 'pod.name', ref.uid, 'pod.uid');
     const state = this.ready();
-    const log = this.opts.log.child({ namespace: ref.namespace, name: ref.name, ifname: req.ifname, requestId: req.requestId });
+    // Fields on every line about this call; a plain object, not log.child(): this is the hot path.
+    const about = { namespace: ref.namespace, name: ref.name, ifname: req.ifname, requestId: req.requestId };
+    const log = this.opts.log;
     return this.attachments.run(`${ref.uid}/${req.ifname}`, async () => {
       const pod = await this.opts.cluster.pod(ref.namespace, ref.name);
       if (pod === undefined) throw new IpamError(GrpcCode.NOT_FOUND, ErrorReason.PodNotFound, `pod ${ref.namespace}/${ref.name} is not in the API`);
@@ -161,7 +163,7 @@ export class AllocatorService {
       for (const s of decision.stale) {
         const h = state.get(s.record.pool, s.record.ip);
         if (h === undefined) continue;
-        log.info('releasing stale allocation', { ip: h.ip, pool: h.pool, heldBy: h.entry.uid, why: s.reason });
+        log.info('releasing stale allocation', { ...about, ip: h.ip, pool: h.pool, heldBy: h.entry.uid, why: s.reason });
         await this.releaseHeld(state, h);
       }
 
@@ -186,10 +188,13 @@ export class AllocatorService {
       } catch (e) {
         // All families or none: give back what this call took (reused records stay, they were the pod's).
         const fresh = got.filter((h) => !decision.reuse.some((r) => r.pool === h.pool && r.ip === h.ip));
-        for (const h of fresh) await this.releaseHeld(state, h).catch((err: unknown) => log.error('rollback failed', { ip: h.ip, pool: h.pool, error: err }));
+        for (const h of fresh) await this.releaseHeld(state, h).catch((err: unknown) => log.error('rollback failed', { ...about, ip: h.ip, pool: h.pool, error: err }));
         throw e;
       }
-      log.info('allocated', { ips: got.map((h) => h.ip), pools: got.map((h) => h.pool), matchedBy: decision.matchedBy });
+      // debug, not info: one line per allocation cost more CPU than the allocation itself (winston's
+      // stream pipeline, ~10–40 µs; bench:service). The node's shim logs every ADD with pod and IP at
+      // info, the SpiderEndpoint records the holder, and LOG_LEVEL=debug brings these lines back.
+      log.debug('allocated', { ...about, ips: got.map((h) => h.ip), pools: got.map((h) => h.pool), matchedBy: decision.matchedBy });
       return this.response(got, sel.cleanGateway, annotations);
     });
   }
@@ -223,7 +228,7 @@ export class AllocatorService {
       }
       const released: string[] = [];
       for (const h of held) if (await this.releaseHeld(state, h)) released.push(h.ip);
-      this.opts.log.info('released', { namespace: ref.namespace, name: ref.name, ifname: req.ifname, ips: released, requestId: req.requestId });
+      this.opts.log.debug('released', { namespace: ref.namespace, name: ref.name, ifname: req.ifname, ips: released, requestId: req.requestId });
       return { released };
     });
   }

@@ -101,10 +101,13 @@ export class BlockCommitter {
     const q = this.queue(ref, poolUID);
     return new Promise<Outcome>((resolve, reject) => {
       q.pending.push({ mutation, resolve, reject });
-      // A microtask, not a direct call: mutations submitted in the same tick join the first write.
+      // setImmediate, not a microtask: a burst of callers woken by one event (e.g. the previous
+      // write's answer, or many RPCs read in one socket turn) reach submit across many microtask
+      // hops; waiting for the end of this event-loop turn lets all of them join the first write
+      // instead of all but the first waiting a whole write behind it.
       if (!q.writing) {
         q.writing = true;
-        queueMicrotask(() => void this.drain(q));
+        setImmediate(() => void this.drain(q));
       }
     });
   }

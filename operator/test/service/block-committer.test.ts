@@ -16,15 +16,25 @@ describe('BlockCommitter', () => {
     const first = c.submit(ref, 'u1', alloc(1, 'p1'));
     // Same tick: joins the first write.
     const second = c.submit(ref, 'u1', alloc(2, 'p2'));
+    // A later microtask of the same event-loop turn (callers woken by one event arrive like this):
+    // still joins the first write, which waits for the end of the turn.
     await Promise.resolve();
-    const later = Array.from({ length: 50 }, (_, i) => c.submit(ref, 'u1', alloc(10 + i, `q${i}`)));
-    const outcomes = await Promise.all([first, second, ...later]);
-    expect(outcomes.every((o) => o.ok)).toBe(true);
+    await Promise.resolve();
+    const third = c.submit(ref, 'u1', alloc(3, 'p3'));
+    // Submitted while the first write is in flight: all go out together in the second.
+    let later: Promise<unknown>[] = [];
+    io.beforeWrite = (op) => {
+      if (op === 'create') later = Array.from({ length: 50 }, (_, i) => c.submit(ref, 'u1', alloc(10 + i, `q${i}`)));
+    };
+    await Promise.all([first, second, third]);
+    const outcomes = await Promise.all([first, second, third, ...later]);
+    expect(later).toHaveLength(50);
+    expect(outcomes.every((o) => (o as { ok: boolean }).ok)).toBe(true);
     expect(io.calls.filter((x) => !x.startsWith('get'))).toEqual([`create ${ref.name}`, `replace ${ref.name}`]);
-    expect(c.stats()).toMatchObject({ writes: 2, mutations: 52, conflicts: 0 });
+    expect(c.stats()).toMatchObject({ writes: 2, mutations: 53, conflicts: 0 });
     const block = io.blocks.get(ref.name)!;
-    expect(block.spec.allocated).toBe(52);
-    expect(new Set(Object.values(block.spec.allocations).map((e) => (decodeEntry(e) as BlockEntry).seq)).size).toBe(52);
+    expect(block.spec.allocated).toBe(53);
+    expect(new Set(Object.values(block.spec.allocations).map((e) => (decodeEntry(e) as BlockEntry).seq)).size).toBe(53);
   });
 
   it('re-reads on conflict and fails only the mutation whose address another writer took', async () => {

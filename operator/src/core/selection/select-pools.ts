@@ -25,8 +25,7 @@ export function selectPoolCandidates(input: SelectionInput): SelectionResult {
   if (!planned.ok) return planned;
   const { source, cleanGateway, names } = planned.value;
 
-  const byName = new Map<string, SpiderIPPool>();
-  for (const p of input.pools) if (p.metadata.name !== undefined) byName.set(p.metadata.name, p);
+  const byName = poolsByName(input.pools);
 
   const rejections: Rejection[] = [];
   const candidates: Record<IPVersion, Candidate[]> = { 4: [], 6: [] };
@@ -101,4 +100,20 @@ export function selectPoolCandidates(input: SelectionInput): SelectionResult {
     ok: true,
     value: { nic: input.nic, source, cleanGateway, requested, v4: candidates[4], v6: candidates[6], rejections },
   };
+}
+
+// Callers that hand the same frozen array again (the operator's informer snapshot, unchanged until a
+// pool changes) get the same index back instead of one rebuilt per Allocate. Only frozen arrays: one
+// that can still be mutated could go stale behind the index.
+const indexes = new WeakMap<readonly SpiderIPPool[], ReadonlyMap<string, SpiderIPPool>>();
+
+function poolsByName(pools: readonly SpiderIPPool[]): ReadonlyMap<string, SpiderIPPool> {
+  let byName = indexes.get(pools);
+  if (byName === undefined || !Object.isFrozen(pools)) {
+    const m = new Map<string, SpiderIPPool>();
+    for (const p of pools) if (p.metadata.name !== undefined) m.set(p.metadata.name, p);
+    byName = m;
+    if (Object.isFrozen(pools)) indexes.set(pools, m);
+  }
+  return byName;
 }

@@ -1,0 +1,8 @@
+// Auto pools: workloads annotated with ipam.spidernet.io/subnet(s) get pools carved from SpiderSubnets.
+export * from './controller.js';
+export * from './kube-io.js';
+export * from './pool-usage.js';
+export * from './reconciler.js';
+export * from './subnet-ledger.js';
+export * from './workloads.js';
+export * from './wiring.js';

@@ -1,0 +1,249 @@
+// One reconcile per application (key `Kind/namespace/name`), whatever its kind: the auto pools its
+// pod template asks for exist, hold exactly the planned number of addresses carved from their
+// SpiderSubnet (ledger first, then the pool; shrinking only through unheld addresses, taken out of
+// the allocator first), and pools it no longer wants are deleted once empty — unless they were made
+// with ipam.spidernet.io/ippool-reclaim: "false", in which case they stay (ledger entry included)
+// and the next application of that kind, namespace and name adopts them.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import * as K from '../../api/v2beta1/constants.js';
+import { API_VERSION, type SpiderIPPool, type SpiderReservedIP } from '../../api/v2beta1/types.js';
+import { IPSet } from '../../core/ip/index.js';
+import { carvableSet, carvedSet, freeSet, planResize, subnetFamily } from '../../core/subnet/index.js';
+import {
+  type AutoPoolPlan,
+  type AutoPoolWant,
+  applicationRef,
+  autoPoolAnnotations,
+  autoPoolLabels,
+  autoPoolName,
+  autoPoolPodAffinity,
+  autoPoolPlan,
+  ipVersionLabelValue,
+} from '../../core/workload/index.js';
+import type { ReconcileContext, ReconcileResult } from '../../framework/controller.js';
+import type { Informer } from '../../framework/informer.js';
+import type { AutoPoolIO, PoolObject, SubnetObject } from './kube-io.js';
+import type { PoolUsage } from './pool-usage.js';
+import type { SubnetLedger } from './subnet-ledger.js';
+import { type WorkloadInformers, type WorkloadView, parseWorkloadKey, toWorkloadView } from './workloads.js';
+
+export interface AutoPoolReconcilerOptions {
+  workloads: WorkloadInformers;
+  pools: Informer<PoolObject>;
+  subnets: Informer<SubnetObject>;
+  reservedIPs: Informer<SpiderReservedIP & KubernetesObject>;
+  io: AutoPoolIO;
+  ledger: SubnetLedger;
+  usage: PoolUsage;
+  /** The "+N" of a workload without ipam.spidernet.io/ippool-ip-number. */
+  defaultFlexibleIPNumber: number;
+  /** How soon to look again at a pool that waits (pods still hold addresses, subnet short). */
+  retryMs?: number;
+}
+
+type Step = { pool?: string; requeueAfterMs?: number };
+
+const labelsOf = (p: SpiderIPPool) => p.metadata.labels ?? {};
+
+/** The auto pools of one application (any uid), from the pool cache. */
+export function poolsOfApplication(pools: Informer<PoolObject>, kind: string, namespace: string, name: string): PoolObject[] {
+  return pools.list().filter((p) => {
+    const l = labelsOf(p);
+    return l[K.LABEL_IPPOOL_OWNER_APPLICATION_KIND] === kind && l[K.LABEL_IPPOOL_OWNER_APPLICATION_NAMESPACE] === namespace && l[K.LABEL_IPPOOL_OWNER_APPLICATION_NAME] === name;
+  });
+}
+
+export class AutoPoolReconciler {
+  private readonly retryMs: number;
+  constructor(private readonly o: AutoPoolReconcilerOptions) {
+    this.retryMs = o.retryMs ?? 2000;
+  }
+
+  async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    const id = parseWorkloadKey(key);
+    if (id === undefined) return;
+    const obj = this.o.workloads[id.kind].get(`${id.namespace}/${id.name}`);
+    const view = obj && toWorkloadView(id.kind, obj);
+    const owned = poolsOfApplication(this.o.pools, id.kind, id.namespace, id.name);
+
+    let plan: AutoPoolPlan | undefined;
+    if (view !== undefined && !view.deleting && !view.controlled) {
+      const r = autoPoolPlan({ app: view.app, replicas: view.replicas, templateAnnotations: view.templateAnnotations, defaultFlexibleIPNumber: this.o.defaultFlexibleIPNumber });
+      if (!r.ok) {
+        // Leave existing pools alone: a typo in an edit must not take a running application's addresses.
+        ctx.log.warn('auto pool annotations rejected', { error: r.message });
+        return;
+      }
+      plan = r.plan;
+    }
+    if (plan === undefined && owned.length === 0) return;
+
+    const steps: Step[] = [];
+    const kept = new Set<string>();
+    for (const want of plan?.pools ?? []) {
+      const s = await this.ensurePool(view!, plan!, want, owned, ctx);
+      if (s.pool) kept.add(s.pool);
+      steps.push(s);
+    }
+    for (const p of owned) {
+      if (kept.has(p.metadata.name ?? '')) continue;
+      steps.push(await this.retire(p, ctx));
+    }
+    const waits = steps.flatMap((s) => (s.requeueAfterMs === undefined ? [] : [s.requeueAfterMs]));
+    return waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : undefined;
+  }
+
+  /** One (interface, family) pool of the application at its planned size. */
+  private async ensurePool(view: WorkloadView, plan: AutoPoolPlan, want: AutoPoolWant, owned: PoolObject[], ctx: ReconcileContext): Promise<Step> {
+    const { app } = view;
+    const subnet = this.o.subnets.get(want.subnetName);
+    if (subnet === undefined) {
+      ctx.log.warn('SpiderSubnet named by the workload does not exist', { subnet: want.subnetName, ifName: want.ifName });
+      return { requeueAfterMs: this.retryMs * 5 };
+    }
+    if (subnetFamily(subnet.spec) !== want.ipVersion) {
+      ctx.log.warn(`SpiderSubnet ${want.subnetName} is IPv${subnetFamily(subnet.spec)}, but the annotation names it for ipv${want.ipVersion}`, { ifName: want.ifName });
+      return {};
+    }
+    const candidates = owned.filter((p) => {
+      const l = labelsOf(p);
+      return l[K.LABEL_IPPOOL_INTERFACE] === want.ifName && l[K.LABEL_IPPOOL_IP_VERSION] === ipVersionLabelValue(want.ipVersion) && l[K.LABEL_IPPOOL_OWNER_SPIDER_SUBNET] === want.subnetName;
+    });
+    // Ours, else a kept (reclaim=false) pool of an earlier application of this name to adopt.
+    let pool = candidates.find((p) => labelsOf(p)[K.LABEL_IPPOOL_OWNER_APPLICATION_UID] === app.uid) ?? candidates.find((p) => labelsOf(p)[K.LABEL_IPPOOL_RECLAIM] === 'false');
+    if (pool?.metadata.deletionTimestamp) pool = undefined;
+    const name = pool?.metadata.name ?? autoPoolName(app.name, want.ipVersion, want.ifName, app.uid);
+    const family = want.ipVersion;
+    const id = { subnetName: want.subnetName, app, ifName: want.ifName, ipVersion: want.ipVersion };
+    const labels = autoPoolLabels({ ...id, reclaim: plan.reclaim, subnetCIDR: subnet.spec.subnet });
+    const log = ctx.log.child({ pool: name, subnet: want.subnetName });
+
+    // 1. The ledger: grow (or record) under the subnet's lock with CAS.
+    const held = pool ? this.o.usage.held(name) : IPSet.empty(family);
+    const pending: { shrink?: { current: IPSet; next: IPSet; remove: IPSet } } = {};
+    const outcome = await this.o.ledger.update<{ ips: IPSet; error?: string }>(want.subnetName, (sub, ledger, reserved) => {
+      const entry = ledger[name];
+      const current = entry
+        ? IPSet.parse(family, entry.ips)
+        : pool
+          ? IPSet.parse(family, pool.spec.ips ?? []).intersect(carvableSet(sub.spec, reserved).subtract(carvedSet(family, ledger, name)))
+          : IPSet.empty(family);
+      const r = planResize({ current, size: plan.size, free: freeSet(sub.spec, reserved, ledger), held: held ?? current, subnetName: want.subnetName, poolName: name });
+      const record = (ips: IPSet) => ({ ledger: { ...ledger, [name]: { ips: ips.toStrings(), application: applicationRef(app) } } });
+      switch (r.kind) {
+        case 'insufficient':
+          return { result: { error: r.message, ips: current } };
+        case 'grow':
+          return { ...record(r.next), result: { ips: r.next } };
+        case 'shrink':
+          pending.shrink = { current, next: r.next, remove: r.remove };
+          return { ...(entry ? {} : record(current)), result: { ips: current } };
+        default:
+          return { ...(entry && entry.application === applicationRef(app) ? {} : record(current)), result: { ips: current } };
+      }
+    });
+    if (outcome === undefined) return { requeueAfterMs: this.retryMs * 5 };
+    const { shrink } = pending;
+    if (outcome.error !== undefined) log.warn('auto pool cannot grow', { error: outcome.error });
+    let ips = outcome.ips;
+
+    // 2. The pool object follows the ledger.
+    const spec = { ips: ips.toStrings() };
+    if (pool === undefined) {
+      if (ips.isEmpty && plan.size > 0) return { requeueAfterMs: this.retryMs * 5 };
+      const created = await this.o.io.createPool({
+        apiVersion: API_VERSION,
+        kind: 'SpiderIPPool',
+        metadata: {
+          name,
+          labels,
+          annotations: autoPoolAnnotations(plan.ipNumber),
+          ownerReferences: [{ apiVersion: API_VERSION, kind: 'SpiderSubnet', name: want.subnetName, uid: subnet.metadata?.uid ?? '' }],
+        },
+        spec: {
+          ipVersion: family,
+          subnet: subnet.spec.subnet,
+          ...spec,
+          ...(subnet.spec.gateway ? { gateway: subnet.spec.gateway } : {}),
+          ...(subnet.spec.routes?.length ? { routes: subnet.spec.routes } : {}),
+          ...(subnet.spec.vlan !== undefined ? { vlan: subnet.spec.vlan } : {}),
+          podAffinity: autoPoolPodAffinity(app),
+        },
+      });
+      log.info('auto pool created', { ips: spec.ips, size: plan.size, application: applicationRef(app) });
+      return { pool: created.metadata?.name ?? name };
+    }
+    const relabel = Object.entries(labels).some(([k, v]) => labelsOf(pool)[k] !== v);
+    const poolSet = IPSet.parse(family, pool.spec.ips ?? []);
+    if (relabel || !poolSet.equals(ips)) {
+      const adopting = labelsOf(pool)[K.LABEL_IPPOOL_OWNER_APPLICATION_UID] !== app.uid;
+      // No resourceVersion precondition: the ledger decides the addresses, and status writes by the
+      // pool-status controller would make every precondition stale.
+      await this.o.io.patchPool(name, { metadata: { labels, annotations: autoPoolAnnotations(plan.ipNumber) }, spec });
+      log.info(adopting ? 'kept auto pool adopted by the new application' : 'auto pool resized', { ips: spec.ips, size: plan.size });
+      // Shrink next time round, from the pool as now written.
+      return { pool: name, ...(shrink ? { requeueAfterMs: 0 } : {}) };
+    }
+
+    // 3. Shrink: out of the allocator first (synchronously, after reading what is held), then the
+    //    pool's spec, then the ledger gives the addresses back to the subnet.
+    if (shrink !== undefined) {
+      const nowHeld = this.o.usage.held(name);
+      if (nowHeld === undefined) return { pool: name, requeueAfterMs: this.retryMs };
+      const remove = shrink.remove.subtract(nowHeld);
+      if (remove.isEmpty) return { pool: name, requeueAfterMs: this.retryMs };
+      const next = shrink.current.subtract(remove);
+      const problem = this.o.usage.withdraw({ ...pool, spec: { ...pool.spec, ips: next.toStrings() } });
+      if (problem !== undefined) {
+        log.info('shrink postponed', { problem });
+        return { pool: name, requeueAfterMs: this.retryMs };
+      }
+      await this.o.io.patchPool(name, { spec: { ips: next.toStrings() } });
+      await this.o.ledger.update(want.subnetName, (_s, ledger) => ({
+        ledger: { ...ledger, [name]: { ips: next.toStrings(), application: applicationRef(app) } },
+        result: undefined,
+      }));
+      ips = next;
+      log.info('auto pool shrunk', { released: remove.toStrings(), ips: ips.toStrings(), size: plan.size });
+      // The rest waits for pods to let go of their addresses.
+      if (ips.count > BigInt(plan.size)) return { pool: name, requeueAfterMs: this.retryMs };
+    }
+    return { pool: name };
+  }
+
+  /** A pool the application no longer wants: kept when reclaim is "false", else deleted once empty. */
+  private async retire(pool: PoolObject, ctx: ReconcileContext): Promise<Step> {
+    const name = pool.metadata.name ?? '';
+    const l = labelsOf(pool);
+    const log = ctx.log.child({ pool: name });
+    if (l[K.LABEL_IPPOOL_RECLAIM] === 'false') return {};
+    const held = this.o.usage.allocated(name);
+    if (held === undefined || held > 0) {
+      log.debug('auto pool waits for its addresses to be released before deletion', { held });
+      return { requeueAfterMs: this.retryMs };
+    }
+    if (!pool.metadata.deletionTimestamp) {
+      await this.o.io.deletePool(name, pool.metadata.uid ?? '');
+      log.info('auto pool deleted with its application');
+    }
+    // The pool is gone (or going, and empty): its addresses go back to the subnet.
+    const subnetName = l[K.LABEL_IPPOOL_OWNER_SPIDER_SUBNET];
+    if (subnetName) {
+      await this.o.ledger.update(subnetName, (_s, ledger) => {
+        if (!(name in ledger)) return { result: undefined };
+        const { [name]: _gone, ...rest } = ledger;
+        return { ledger: rest, result: undefined };
+      });
+    }
+    return {};
+  }
+}
+
+/** Keys of the application an auto pool belongs to (pool events → reconcile its application). */
+export function applicationKeysOfPool(p: SpiderIPPool): string[] {
+  const l = labelsOf(p);
+  const kind = l[K.LABEL_IPPOOL_OWNER_APPLICATION_KIND];
+  const ns = l[K.LABEL_IPPOOL_OWNER_APPLICATION_NAMESPACE];
+  const name = l[K.LABEL_IPPOOL_OWNER_APPLICATION_NAME];
+  return kind && ns && name ? [`${kind}/${ns}/${name}`] : [];
+}
