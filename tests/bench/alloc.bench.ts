@@ -4,6 +4,9 @@
 // The callers invoke the allocator service in-process (AllocatorService.allocate, exactly what the
 // gRPC handler calls), so the figures are the operator's side: pod lookup, selection, choice and the
 // durable group-committed IPAMBlock write; gRPC/TLS and the shim are not included. Progress on stderr.
+// `npm run bench:alloc` then runs ipam-plugin/bench/shim-start.ts, which adds the line
+//   {"shimColdMs":…,"nodeEmptyMs":…,"ratio":…}
+// (medians of the built shim's cold ADD against a TLS gRPC server, interleaved with `node -e 0`).
 // Each round uses the same pods: everything is released (untimed) before the next round.
 import { randomBytes } from 'node:crypto';
 import { percentile } from '../nodesim/metrics.js';
