@@ -111,7 +111,7 @@ export const METRICS = {
   gcCounts: {
     name: 'spiderpool_ip_gc_counts',
     type: 'counter',
-    help: 'Addresses released by garbage collection, by reason (pod-deleted, cni-gc, ... see GC_REASONS).',
+    help: 'Addresses released by garbage collection, by reason (see the label values below).',
     labels: ['reason'],
     spiderpool: true,
   },
