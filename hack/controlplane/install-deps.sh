@@ -5,13 +5,15 @@
 #   iproute2                     `ip netns`, veth, macvlan for the node simulator
 #   containernetworking-plugins  real CNI binaries (macvlan, host-local, ...) in /usr/lib/cni
 #   prometheus                   prometheus + promtool: the metrics integration test and `promtool test rules`
+#   sockperf iperf3              `npm run bench:net` (latency, throughput between namespaces); iperf3's
+#                                postinst asks whether to start a daemon: answered "no" (debconf preseed)
 # Idempotent: does nothing when everything is installed; runs `apt-get update` only when a
 # package has no install candidate in the current lists.
 # Makes sure Debian's own etcd service does not run and squat 127.0.0.1:2379 (we run our own etcd
 # on non-default ports from up.sh anyway).
 set -euo pipefail
 
-PKGS=(etcd-server openssl iproute2 containernetworking-plugins prometheus)
+PKGS=(etcd-server openssl iproute2 containernetworking-plugins prometheus sockperf iperf3)
 # Optional developer tools; a failure to install them is not fatal.
 OPTIONAL_PKGS=(shellcheck)
 
@@ -43,6 +45,10 @@ fi
 
 if ((${#missing[@]} + ${#opt_missing[@]} > 0)); then
   export DEBIAN_FRONTEND=noninteractive
+  # iperf3 would otherwise install and start a server daemon on 5201; we run our own, per namespace.
+  if command -v debconf-set-selections >/dev/null 2>&1; then
+    echo 'iperf3 iperf3/start_daemon boolean false' | "${SUDO[@]}" debconf-set-selections
+  fi
   need_update=0
   for p in "${missing[@]}" "${opt_missing[@]}"; do has_candidate "$p" || need_update=1; done
   if ((need_update)); then
@@ -79,7 +85,7 @@ fi
 # Debian's etcd and prometheus services: stop and disable them when systemd manages this machine
 # (etcd would listen on 2379; prometheus on 9090 with its node exporter on 9100; tests run their own).
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
-  for svc in etcd prometheus prometheus-node-exporter; do
+  for svc in etcd prometheus prometheus-node-exporter iperf3; do
     if systemctl is-enabled --quiet "$svc" 2>/dev/null || systemctl is-active --quiet "$svc" 2>/dev/null; then
       log "disabling Debian's $svc.service"
       "${SUDO[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true
@@ -88,7 +94,7 @@ if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
 fi
 
 # Sanity: the binaries the rest of the scripts use.
-for b in etcd openssl ip prometheus promtool; do
+for b in etcd openssl ip prometheus promtool sockperf iperf3; do
   command -v "$b" >/dev/null 2>&1 || { log "missing binary after install: $b"; exit 1; }
 done
 [[ -x /usr/lib/cni/macvlan && -x /usr/lib/cni/host-local ]] ||
