@@ -5,19 +5,28 @@
 import { type Footprint, fieldMessage, footprintOf, poolConflicts } from '../../src/webhook/footprint.js';
 import { type LiveView, RangeRegistry, type RegistryStore, registryKey } from '../../src/webhook/range-registry.js';
 
-function memoryStore(): RegistryStore & { data: () => Record<string, string>; writes: number; conflicts: number } {
+/** delay: per-call latency; default random 0-3 ms. Slow reads + instant writes force every replica to read before anyone writes. */
+function memoryStore(delay: { readMs?: number; writeMs?: number } = {}): RegistryStore & { data: () => Record<string, string>; force: (next: Record<string, string>) => Promise<boolean>; writes: number; conflicts: number } {
   let data: Record<string, string> | undefined;
   let rv = 0;
   const s = {
     writes: 0,
     conflicts: 0,
     data: () => ({ ...(data ?? {}) }),
+    /** Last writer wins: no precondition. */
+    force: async (next: Record<string, string>) => {
+      data = { ...next };
+      rv++;
+      return true;
+    },
     async read() {
-      await new Promise((r) => setTimeout(r, Math.random() * 3));
-      return data === undefined ? undefined : { data: { ...data }, resourceVersion: String(rv) };
+      // The snapshot is taken when the request is served; the answer arrives after the latency.
+      const snap = data === undefined ? undefined : { data: { ...data }, resourceVersion: String(rv) };
+      await new Promise((r) => setTimeout(r, delay.readMs ?? Math.random() * 3));
+      return snap;
     },
     async write(next: Record<string, string>, resourceVersion?: string) {
-      await new Promise((r) => setTimeout(r, Math.random() * 3));
+      await new Promise((r) => setTimeout(r, delay.writeMs ?? Math.random() * 3));
       const current = data === undefined ? undefined : String(rv);
       if (current !== resourceVersion) {
         s.conflicts++;
@@ -56,6 +65,40 @@ describe('RangeRegistry', () => {
     expect(admitted).toHaveLength(1);
     for (const e of results.filter((x) => x.length > 0)) expect(e[0]!.field).toMatch(/^spec\.ips\[0\]$/);
     expect(Object.keys(store.data())).toHaveLength(1);
+  });
+
+  it('admits exactly one when every replica reads before any writes (the conflict path)', async () => {
+    const store = memoryStore({ readMs: 5, writeMs: 0 });
+    const replicas = [0, 1, 2].map(() => new RangeRegistry({ store, live: noLive }));
+    const results = await Promise.all(
+      [0, 1, 2].map((i) => {
+        const ips = [`10.9.0.${10 + i}-10.9.0.${100 + i}`];
+        return admitPool(replicas[i]!, pool(`c${i}`, ips), ips);
+      }),
+    );
+    expect(results.filter((e) => e.length === 0)).toHaveLength(1);
+    expect(store.conflicts).toBe(2);
+  });
+
+  it('(control) without the compare-and-swap, replicas admit overlapping pools', async () => {
+    // The same race against a store that ignores the resourceVersion (last writer wins): the test
+    // above passes because of the CAS, not because the interleaving happens to be harmless.
+    const store = memoryStore({ readMs: 5, writeMs: 0 });
+    const blind: RegistryStore = { read: () => store.read(), write: (d) => store.force(d) };
+    let admittedTotal = 0;
+    for (let round = 0; round < 5; round++) {
+      const replicas = [0, 1, 2].map(() => new RangeRegistry({ store: blind, live: noLive }));
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => {
+          const ips = [`10.9.${round}.${10 + i}-10.9.${round}.${100 + i}`];
+          const f = footprintOf('SpiderIPPool', `r${round}-${i}`, { subnet: `10.9.${round}.0/24`, ips });
+          if (!('addresses' in f)) throw new Error(fieldMessage(f));
+          return admitPool(replicas[i % 3]!, f, ips);
+        }),
+      );
+      admittedTotal += results.filter((e) => e.length === 0).length;
+    }
+    expect(admittedTotal).toBeGreaterThan(5);
   });
 
   it('admits every disjoint pool', async () => {
