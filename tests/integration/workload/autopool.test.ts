@@ -345,3 +345,47 @@ it('Job and CronJob pools are sized to their pod count (+1); DaemonSet to its sc
   expect(new Set(jobIPs.values()).size).toBe(3);
   await expectLedgerSound();
 });
+
+it('12 Deployments created at once get disjoint pools (carving serialised per subnet, CAS on its status)', async () => {
+  const names = Array.from({ length: 12 }, (_, i) => `burst-${i}`);
+  await kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: names.map((app) => ({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: app, namespace: env.ns },
+        spec: { replicas: 1, selector: { matchLabels: { app } }, template: podTemplate(app, { 'ipam.spidernet.io/ippool-ip-number': '5' }) },
+      })),
+    }),
+  });
+  const pools = await Promise.all(names.map((app) => poolOfSize('Deployment', app, 5)));
+  let union = IPSet.empty(4);
+  for (const p of pools) {
+    expect(union.intersect(poolSet(p)).isEmpty).toBe(true);
+    union = union.union(poolSet(p));
+  }
+  expect(union.count).toBe(60n);
+  await expectLedgerSound();
+});
+
+it('StatefulSet with spec.ordinals.start: the pod of ordinal 3 keeps its address across recreation', async () => {
+  const app = 'ord';
+  await apply({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: app, namespace: env.ns },
+    spec: { replicas: 2, ordinals: { start: 3 }, podManagementPolicy: 'Parallel', serviceName: app, selector: { matchLabels: { app } }, template: podTemplate(app) },
+  });
+  await poolOfSize('StatefulSet', app, 3);
+  const ips = await allocateAll(app, 2);
+  expect([...ips.keys()].sort()).toEqual([`${app}-3`, `${app}-4`]);
+  const old = (await podsOf(app)).find((p) => p.metadata?.name === `${app}-3`)!.metadata!.uid!;
+  await kubectl(['delete', 'pod', `${app}-3`, '-n', env.ns, '--force', '--grace-period=0']);
+  await waitFor(`${app}-3 recreated`, async () => {
+    const p = (await podsOf(app)).find((x) => x.metadata?.name === `${app}-3`);
+    return { ok: p !== undefined && p.metadata?.uid !== old, detail: p?.metadata?.uid ?? 'absent' };
+  }, 60_000, 250);
+  expect((await allocateAll(app, 2)).get(`${app}-3`)).toBe(ips.get(`${app}-3`));
+});
