@@ -174,7 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     const list = (name: string, fallback: string): string[] => (env[name] ?? fallback).split(',').map((x) => x.trim()).filter((x) => x !== '');
     config.webhook = {
       host: str('WEBHOOK_HOST', '0.0.0.0'),
-      port: int('WEBHOOK_PORT', 9444, 0, 65535),
+      port: int('WEBHOOK_PORT', 9445, 0, 65535),
       dnsNames: list('WEBHOOK_DNS_NAMES', `spiderpool-ts-webhook.${config.namespace}.svc`),
       ipAddresses: list('WEBHOOK_IP_ADDRESSES', ''),
       validatingConfigurations: list('WEBHOOK_VALIDATING_CONFIGURATION', 'spiderpool-ts-webhook'),

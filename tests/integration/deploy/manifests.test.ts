@@ -82,7 +82,7 @@ describe('config/default (kustomize)', () => {
       ]),
     );
     for (const o of objs) {
-      const clusterScoped = ['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind);
+      const clusterScoped = ['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration'].includes(o.kind);
       expect([o.kind, o.metadata.namespace]).toEqual([o.kind, clusterScoped ? undefined : 'spiderpool-ts-system']);
     }
     // The installer has no RBAC binding at all.
