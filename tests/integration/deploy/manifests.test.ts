@@ -137,6 +137,11 @@ describe('config/default (kustomize)', () => {
     expect(env.get('NODE_NAME')).toBeUndefined(); // from the downward API, not a literal
     expect((c.env ?? []).find((e) => e.name === 'NODE_NAME')).toMatchObject({ valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     expect(env.get('SPIDERPOOL_TS_ENROLL_URL')).toMatch(/^https:\/\/spiderpool-ts-operator\.\$\(POD_NAMESPACE\)\.svc:9444$/);
+    // Where ipam-plugin/src/install.ts looks by default: the host dirs, the template, the CA, the token.
+    const mounts = (c.volumeMounts ?? []).map((m) => m.mountPath).sort();
+    expect(mounts).toEqual(['/etc/spiderpool-ts/ca', '/etc/spiderpool-ts/cni', '/host/etc/cni/net.d', '/host/opt/cni/bin', '/var/run/secrets/spiderpool-ts']);
+    const install = readFileSync(join(repoRoot, 'ipam-plugin', 'src', 'install.ts'), 'utf8');
+    for (const path of ['/host/opt/cni/bin', '/host/etc/cni/net.d', '/etc/spiderpool-ts/cni/conflist.template', '/etc/spiderpool-ts/ca/ca.crt', '/var/run/secrets/spiderpool-ts/token']) expect(install).toContain(`'${path}'`);
   });
 
   test('the apiserver accepts `kubectl apply -k config/default --server-side --dry-run=server`', async () => {
