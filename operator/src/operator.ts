@@ -80,9 +80,12 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
         nodes,
         lookup: apiGcLookup(core, kc.makeApiClient(AppsV1Api)),
         io,
+        committer,
         policy: { statefulSetKeepsIPs: config.statefulSetKeepsIPs, ...gcConfig },
         dryRun: gcConfig.dryRun,
         scanIntervalMs: gcConfig.scanIntervalMs,
+        onRelease: (reason) => metrics.gc.released(reason),
+        onReleaseError: (reason) => metrics.gc.failed(reason),
         log,
       })
     : undefined;

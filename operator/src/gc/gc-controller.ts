@@ -18,6 +18,8 @@ import { objectKey, splitKey } from '../framework/keys.js';
 import type { Logger } from '../framework/logger.js';
 import type { AllocatorService } from '../service/allocator-service.js';
 import type { BlockIO } from '../service/block-client.js';
+import type { BlockCommitter } from '../service/block-committer.js';
+import { slotOf } from '../service/block-layout.js';
 import type { Held } from '../service/pool-state.js';
 import { type GcDecision, type GcPolicy, type GcReleaseReason, decideRecord, statefulSetOf } from './decide.js';
 import { holdsSlot, nodeReady, podFacts, recordFacts } from './pod-facts.js';
@@ -40,6 +42,12 @@ export interface GcOptions {
   lookup: GcLookup;
   /** For the scan's resync of memory against the blocks; omitted: no resync. */
   io?: BlockIO;
+  /**
+   * The allocator's committer: told what a block the resync found changed looks like now, or it
+   * would keep refusing allocations against its cached copy (a refusal needs no write, so no CAS
+   * would ever correct it).
+   */
+  committer?: BlockCommitter;
   policy: GcPolicy;
   /** Log and list what would be released; write nothing. */
   dryRun: boolean;
@@ -47,6 +55,8 @@ export interface GcOptions {
   scanIntervalMs: number;
   /** Records younger than this are left out of the scan's resync (its list may predate our writes); default 60 s. */
   resyncMarginMs?: number;
+  /** Only pods in these namespaces (tests sharing one cluster); default every namespace. */
+  namespaces?: readonly string[];
   /** Called once per address released (metrics: the counter by reason). */
   onRelease?: (reason: GcReleaseReason) => void;
   /** Called after every release that failed with an error. */
@@ -77,6 +87,17 @@ export interface GarbageCollector {
   scan(): Promise<void>;
   /** The last releases (dry-run: the would-be releases), newest last; bounded. */
   recent(): GcRelease[];
+  /**
+   * One pod name's records judged and, where due, released now: what a reconcile does (tests and
+   * tools call it directly). Returns every decision taken, with the release's result.
+   */
+  collect(key: string, opts?: { signal?: AbortSignal; log?: Logger }): Promise<CollectResult>;
+}
+
+export interface CollectResult {
+  decisions: { held: Held; decision: GcDecision; released?: boolean }[];
+  /** Earliest time a kept record may become releasable by time alone (a grace period ending). */
+  requeueAfterMs?: number;
 }
 
 const RECENT_MAX = 1000;
@@ -87,14 +108,15 @@ export function newGarbageCollector(opts: GcOptions): GarbageCollector {
   const recent: GcRelease[] = [];
   let controller: Controller;
 
+  const inScope = (key: string) => opts.namespaces === undefined || opts.namespaces.includes(splitKey(key).namespace ?? '');
   const hasRecords = (key: string): boolean => {
     const state = opts.service.poolState;
-    if (state === undefined) return false;
+    if (state === undefined || !inScope(key)) return false;
     const { namespace = '', name } = splitKey(key);
     return state.forPod(namespace, name).length > 0;
   };
   const enqueueAll = () => {
-    for (const k of opts.service.poolState?.podKeys() ?? []) controller.enqueue(k);
+    for (const k of opts.service.poolState?.podKeys() ?? []) if (inScope(k)) controller.enqueue(k);
   };
 
   const scan = async () => {
@@ -108,6 +130,13 @@ export function newGarbageCollector(opts: GcOptions): GarbageCollector {
         const { forgotten, learned } = resyncState(state, blocks, listedAt, opts.resyncMarginMs ?? 60_000);
         for (const h of forgotten) log.info('gc resync: record gone from its block, address freed in memory', describe(h));
         for (const h of learned) log.info('gc resync: record found in its block, now tracked', describe(h));
+        const byName = new Map(blocks.map((b) => [b.metadata.name ?? '', b]));
+        for (const h of [...forgotten, ...learned]) {
+          const ref = slotOf(h.pool, h.family, h.ip).block;
+          // A listed copy may predate our own last write: that write's successor then meets a CAS
+          // conflict and re-reads, never a wrong answer.
+          opts.committer?.seed(ref, byName.get(ref.name) ?? null);
+        }
       }
     }
     enqueueAll();
@@ -139,7 +168,7 @@ export function newGarbageCollector(opts: GcOptions): GarbageCollector {
   const nodeEvents: Source = {
     subscribe: (enqueue) => {
       const podsOn = (node: V1Node) => {
-        for (const h of opts.service.poolState?.forNode(node.metadata?.name ?? '') ?? []) enqueue(h.entry.pod);
+        for (const h of opts.service.poolState?.forNode(node.metadata?.name ?? '') ?? []) if (inScope(h.entry.pod)) enqueue(h.entry.pod);
       };
       return opts.nodes.addEventHandler({
         update: (a, b) => {
@@ -199,58 +228,68 @@ export function newGarbageCollector(opts: GcOptions): GarbageCollector {
     log: opts.log,
     sources: [podEvents, nodeEvents, periodic],
     reconcile: async (key, ctx) => {
-      const state = opts.service.poolState;
-      // Not serving (rebuilding, or not leading): the term's sweep queues every pod again.
-      if (state === undefined) return;
-      const { namespace = '', name } = splitKey(key);
-      if (state.forPod(namespace, name).length === 0) return;
-
-      const cached = await decideAll(namespace, name, state.forPod(namespace, name), opts.pods.get(key));
-      if (!cached.some((x) => x.d.action === 'release')) return requeueFor(cached, now());
-
-      // Re-check right before releasing, on the pod as the API has it now.
-      const fresh = await opts.lookup.pod(namespace, name);
-      if (ctx.signal.aborted || opts.service.poolState !== state) return;
-      const decisions = await decideAll(namespace, name, state.forPod(namespace, name), fresh);
-      for (const { h, d } of decisions) {
-        if (d.action !== 'release') {
-          ctx.log.debug('gc keeps', { ...describe(h), reason: d.reason });
-          continue;
-        }
-        const line = { ...describe(h), reason: d.reason, podUid: fresh?.metadata?.uid ?? null };
-        if (opts.dryRun) {
-          ctx.log.info('gc would release (dry run)', line);
-          remember(recent, h, d.reason, now());
-          continue;
-        }
-        let released: boolean;
-        try {
-          released = await opts.service.releaseRecord(h);
-        } catch (e) {
-          opts.onReleaseError?.(d.reason);
-          throw e;
-        }
-        if (released) {
-          ctx.log.info('gc released', line);
-          remember(recent, h, d.reason, now());
-          opts.onRelease?.(d.reason);
-        } else {
-          ctx.log.info('gc release skipped: the record changed hands meanwhile', line);
-        }
-      }
-      return requeueFor(decisions, now());
+      const r = await collect(key, { signal: ctx.signal, log: ctx.log });
+      return r.requeueAfterMs !== undefined ? { requeueAfterMs: r.requeueAfterMs } : undefined;
     },
   });
 
-  return { controller, enqueueAll, scan, recent: () => [...recent] };
+  async function collect(key: string, o: { signal?: AbortSignal; log?: Logger } = {}): Promise<CollectResult> {
+    const klog = o.log ?? log.child({ namespace: splitKey(key).namespace, name: splitKey(key).name });
+    const state = opts.service.poolState;
+    // Not serving (rebuilding, or not leading): the term's sweep queues every pod again.
+    if (state === undefined) return { decisions: [] };
+    const { namespace = '', name } = splitKey(key);
+    if (!inScope(key) || state.forPod(namespace, name).length === 0) return { decisions: [] };
+
+    const cached = await decideAll(namespace, name, state.forPod(namespace, name), opts.pods.get(key));
+    if (!cached.some((x) => x.d.action === 'release')) return { decisions: cached.map(({ h, d }) => ({ held: h, decision: d })), ...requeueFor(cached, now()) };
+
+    // Re-check right before releasing, on the pod as the API has it now.
+    const fresh = await opts.lookup.pod(namespace, name);
+    if (o.signal?.aborted || opts.service.poolState !== state) return { decisions: [] };
+    const decisions = await decideAll(namespace, name, state.forPod(namespace, name), fresh);
+    const out: CollectResult['decisions'] = [];
+    for (const { h, d } of decisions) {
+      if (d.action !== 'release') {
+        klog.debug('gc keeps', { ...describe(h), reason: d.reason });
+        out.push({ held: h, decision: d });
+        continue;
+      }
+      const line = { ...describe(h), reason: d.reason, podUid: fresh?.metadata?.uid ?? null };
+      if (opts.dryRun) {
+        klog.info('gc would release (dry run)', line);
+        remember(recent, h, d.reason, now());
+        out.push({ held: h, decision: d, released: false });
+        continue;
+      }
+      let released: boolean;
+      try {
+        released = await opts.service.releaseRecord(h);
+      } catch (e) {
+        opts.onReleaseError?.(d.reason);
+        throw e;
+      }
+      if (released) {
+        klog.info('gc released', line);
+        remember(recent, h, d.reason, now());
+        opts.onRelease?.(d.reason);
+      } else {
+        klog.info('gc release skipped: the record changed hands meanwhile', line);
+      }
+      out.push({ held: h, decision: d, released });
+    }
+    return { decisions: out, ...requeueFor(decisions, now()) };
+  }
+
+  return { controller, enqueueAll, scan, recent: () => [...recent], collect };
 }
 
 /** The earliest time a keep decision may turn into a release by time alone. */
-function requeueFor(decisions: readonly { d: GcDecision }[], nowMs: number): { requeueAfterMs: number } | undefined {
+function requeueFor(decisions: readonly { d: GcDecision }[], nowMs: number): { requeueAfterMs?: number } {
   let at = Infinity;
   for (const { d } of decisions) if (d.action === 'keep' && d.recheckAtMs !== undefined) at = Math.min(at, d.recheckAtMs);
   // a little after the instant, so the next look sees it passed
-  return at === Infinity ? undefined : { requeueAfterMs: Math.max(0, at - nowMs) + 100 };
+  return at === Infinity ? {} : { requeueAfterMs: Math.max(0, at - nowMs) + 100 };
 }
 
 function describe(h: Held): Record<string, unknown> {
