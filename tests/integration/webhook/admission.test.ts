@@ -1,6 +1,6 @@
 // The admission webhook on the real apiserver: a ValidatingWebhookConfiguration and a
 // MutatingWebhookConfiguration whose clientConfig.url is this process's HTTPS server on 127.0.0.1,
-// trusted through the caBundle of the CA the webhook keeps in a Secret of the test namespace, and
+// trusted through the caBundle the webhook itself writes (the CA it keeps in a Secret of the test namespace), and
 // scoped by an objectSelector on this run's label (pools are cluster-scoped and other tests create
 // theirs beside us: the webhook never sees them, and they never see it). The configurations are
 // deleted in afterAll whatever happened.
@@ -34,6 +34,7 @@ import { WEBHOOK_PATHS, type Webhook, createWebhook, newSubnetInformer } from '.
 import { kubectl } from '../../support/cluster.js';
 import { createTestNamespace } from '../../support/test-namespace.js';
 import { createPod, writeBlock } from '../controllers/env.js';
+import { freePort } from '../helpers/ipam-stack.js';
 import { waitFor } from '../helpers/wait.js';
 
 jest.setTimeout(180_000);
@@ -90,11 +91,11 @@ async function getPool(name: string): Promise<(KubernetesObject & { spec: { ips?
   }
 }
 
-async function registerConfigurations(port: number, caPem: string): Promise<void> {
+/** Without caBundle: the webhook writes it at start (certs.ts injectCABundle), as in a real install. */
+async function registerConfigurations(port: number): Promise<void> {
   const adm = kcNs.kc.makeApiClient(AdmissionregistrationV1Api);
-  const caBundle = Buffer.from(caPem).toString('base64');
   const common = (path: string, plural: string, ops: string[]) => ({
-    clientConfig: { url: `https://127.0.0.1:${port}${path}`, caBundle },
+    clientConfig: { url: `https://127.0.0.1:${port}${path}` },
     rules: [{ apiGroups: [api.group], apiVersions: [api.version], resources: [plural], operations: ops, scope: 'Cluster' }],
     objectSelector: { matchLabels: { [RUN_LABEL]: id } },
     sideEffects: 'NoneOnDryRun',
@@ -141,11 +142,26 @@ beforeAll(async () => {
   const subnets = newSubnetInformer(kcNs.kc, log, scope);
   const blocks = newBlockInformer(kcNs.kc, log, { labelSelector: `${LABEL_BLOCK_POOL} in (${allPools.map(poolLabelValue).join(',')})` });
   // CA Secret and range registry in the test namespace: nothing shared with other runs.
-  webhook = createWebhook({ kc: kcNs.kc, namespace: kcNs.ns, pools, subnets, blocks, san: { dnsNames: [], ipAddresses: ['127.0.0.1'] }, log, finalizerSettleMs: 500 });
+  webhook = createWebhook({
+    kc: kcNs.kc,
+    namespace: kcNs.ns,
+    pools,
+    subnets,
+    blocks,
+    san: { dnsNames: [], ipAddresses: ['127.0.0.1'] },
+    configurations: { validating: [configName], mutating: [configName] },
+    log,
+    finalizerSettleMs: 500,
+  });
   mgr = new Manager({ log, caches: [pools, subnets, blocks], controllers: [{ controller: webhook.finalizer }] });
   await mgr.start();
-  const { port, tls } = await webhook.start('127.0.0.1', 0);
-  await registerConfigurations(port, tls.ca.certPem);
+  const port = await freePort();
+  await registerConfigurations(port);
+  const { tls } = await webhook.start('127.0.0.1', port);
+  const adm = kcNs.kc.makeApiClient(AdmissionregistrationV1Api);
+  const bundle = Buffer.from(tls.ca.certPem).toString('base64');
+  expect((await adm.readValidatingWebhookConfiguration({ name: configName })).webhooks?.map((w) => w.clientConfig.caBundle)).toEqual([bundle, bundle]);
+  expect((await adm.readMutatingWebhookConfiguration({ name: configName })).webhooks?.map((w) => w.clientConfig.caBundle)).toEqual([bundle]);
   // The apiserver picks configurations up asynchronously: wait until a dry-run create comes back
   // mutated (finalizer added) and a dry-run of an invalid pool is refused by us.
   await waitFor(
