@@ -30,6 +30,8 @@ Every operator replica serves Prometheus metrics at \`GET /metrics\` on its heal
 (\`HEALTH_PORT\`, 5820 in config/manager), beside \`/healthz\` and \`/readyz\`.
 \`config/prometheus\` has a Service and a ServiceMonitor for the Prometheus Operator, the alert rules as a
 PrometheusRule (and as plain rule groups in \`rules.yaml\`), and \`config/grafana\` a dashboard.
+Why the names, the leader-only pool series and the exhaustion estimate are as they are:
+\`docs/adr/0008-metrics-names-and-exhaustion-forecast.md\`.
 
 **Names.** Where Spiderpool documents a metric for the same thing, we export its name (marked
 "Spiderpool name"; Spiderpool's counters end in \`_counts\`), so its dashboards and alerts keep working.
