@@ -33,8 +33,8 @@ export interface Snapshot {
   pods: V1Pod[];
   nodes: V1Node[];
   endpoints: SpiderEndpoint[];
-  /** `namespace/name` → desired replicas (StatefulSets being deleted are left out). */
-  statefulSets: Map<string, number>;
+  /** `namespace/name` → ordinals.start and desired replicas (StatefulSets being deleted are left out). */
+  statefulSets: Map<string, { start: number; replicas: number }>;
   /** When the reads started (ms). */
   readAtMs: number;
 }
@@ -87,9 +87,11 @@ export async function readSnapshot(kc: KubeConfig): Promise<Snapshot> {
     paged((o) => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURALS.SpiderEndpoint, ...o }) as Promise<PageOf<SpiderEndpoint>>),
     paged((o) => apps.listStatefulSetForAllNamespaces(o) as Promise<PageOf<V1StatefulSet>>),
   ]);
-  const replicas = new Map<string, number>();
-  for (const s of statefulSets) if (!s.metadata?.deletionTimestamp) replicas.set(`${s.metadata?.namespace}/${s.metadata?.name}`, s.spec?.replicas ?? 1);
-  return { blocks, pools, pods, nodes, endpoints, statefulSets: replicas, readAtMs };
+  const ordinals = new Map<string, { start: number; replicas: number }>();
+  for (const s of statefulSets) {
+    if (!s.metadata?.deletionTimestamp) ordinals.set(`${s.metadata?.namespace}/${s.metadata?.name}`, { start: s.spec?.ordinals?.start ?? 0, replicas: s.spec?.replicas ?? 1 });
+  }
+  return { blocks, pools, pods, nodes, endpoints, statefulSets: ordinals, readAtMs };
 }
 
 interface PageOf<T> {
@@ -182,14 +184,14 @@ export function analyze(snap: Snapshot, opts: AnalyzeOptions = {}): Finding[] {
     const record = recordFacts({ family: r.family, entry: { uid: r.uid, nic: r.nic, pod: r.pod, seq: r.seq, ...(r.owner ? { ok: r.owner } : {}) } });
     const name = r.pod.slice(r.pod.indexOf('/') + 1);
     const sts = statefulSetOf(record, name, policy);
-    const replicas = sts && snap.statefulSets.get(`${r.pod.slice(0, r.pod.indexOf('/'))}/${sts.name}`);
+    const set = sts && snap.statefulSets.get(`${r.pod.slice(0, r.pod.indexOf('/'))}/${sts.name}`);
     const sameName = (byPodName.get(r.pod) ?? []).map((x) => ({ family: x.family, entry: { uid: x.uid, nic: x.nic, pod: x.pod, seq: x.seq } }));
     const d = decideRecord({
       podName: name,
       record,
       pod: facts,
       liveHoldsSameSlot: facts !== undefined && holdsSlot(sameName, facts.uid, r.nic, r.family),
-      ...(replicas !== undefined ? { statefulSetReplicas: replicas } : {}),
+      ...(set !== undefined ? { statefulSetReplicas: set.replicas, statefulSetStart: set.start } : {}),
       nowMs: snap.readAtMs,
       policy,
     });
@@ -266,12 +268,12 @@ export async function releaseLeaks(kc: KubeConfig, leaks: readonly Extract<Findi
     try {
       const [namespace = '', name = ''] = [r.pod.slice(0, r.pod.indexOf('/')), r.pod.slice(r.pod.indexOf('/') + 1)];
       const pod = await core.readNamespacedPod({ namespace, name }).catch((e: unknown) => (status(e) === 404 ? undefined : Promise.reject(e)));
-      let replicas: number | undefined;
+      let set: { start: number; replicas: number } | undefined;
       if (r.owner?.startsWith('StatefulSet/')) {
         const sts = await apps.readNamespacedStatefulSet({ namespace, name: r.owner.slice('StatefulSet/'.length) }).catch((e: unknown) => (status(e) === 404 ? undefined : Promise.reject(e)));
-        if (sts && !sts.metadata?.deletionTimestamp) replicas = sts.spec?.replicas ?? 1;
+        if (sts && !sts.metadata?.deletionTimestamp) set = { start: sts.spec?.ordinals?.start ?? 0, replicas: sts.spec?.replicas ?? 1 };
       }
-      if (!stillLeaked(r, pod, replicas, opts.statefulSetKeepsIPs ?? true)) {
+      if (!stillLeaked(r, pod, set, opts.statefulSetKeepsIPs ?? true)) {
         out.skipped.push({ record: r, why: 'no longer a leak: its owner is back in view' });
         continue;
       }
@@ -286,7 +288,7 @@ export async function releaseLeaks(kc: KubeConfig, leaks: readonly Extract<Findi
   return out;
 }
 
-function stillLeaked(r: RecordRef, pod: V1Pod | undefined, replicas: number | undefined, statefulSetKeepsIPs: boolean): boolean {
+function stillLeaked(r: RecordRef, pod: V1Pod | undefined, set: { start: number; replicas: number } | undefined, statefulSetKeepsIPs: boolean): boolean {
   const policy: GcPolicy = { statefulSetKeepsIPs, terminatingOnReadyNode: false, terminatingOnNotReadyNode: false, additionalGraceDelayMs: 0 };
   const record = recordFacts({ family: r.family, entry: { uid: r.uid, nic: r.nic, pod: r.pod, seq: r.seq, ...(r.owner ? { ok: r.owner } : {}) } });
   const name = r.pod.slice(r.pod.indexOf('/') + 1);
@@ -296,7 +298,7 @@ function stillLeaked(r: RecordRef, pod: V1Pod | undefined, replicas: number | un
     record,
     pod: pod && podFacts(pod, undefined),
     liveHoldsSameSlot: false,
-    ...(replicas !== undefined ? { statefulSetReplicas: replicas } : {}),
+    ...(set !== undefined ? { statefulSetReplicas: set.replicas, statefulSetStart: set.start } : {}),
     nowMs: Date.now(),
     policy,
   });

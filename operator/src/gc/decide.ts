@@ -78,6 +78,8 @@ export interface GcInput {
    * `statefulSetOf(record, podName)` names one; the caller fetches it then.
    */
   statefulSetReplicas?: number;
+  /** The StatefulSet's spec.ordinals.start (default 0): its pods have ordinals start..start+replicas-1. */
+  statefulSetStart?: number;
   nowMs: number;
   policy: GcPolicy;
 }
@@ -94,7 +96,8 @@ export function statefulSetOf(record: RecordFacts, podName: string, policy: Pick
 export function decideRecord(inp: GcInput): GcDecision {
   const { record, pod, policy } = inp;
   const sts = statefulSetOf(record, inp.podName, policy);
-  const identityKept = sts !== undefined && inp.statefulSetReplicas !== undefined && sts.ordinal < inp.statefulSetReplicas;
+  const start = inp.statefulSetStart ?? 0;
+  const identityKept = sts !== undefined && inp.statefulSetReplicas !== undefined && sts.ordinal >= start && sts.ordinal < start + inp.statefulSetReplicas;
 
   if (pod === undefined) return identityKept ? keep('statefulset-identity') : release('pod-deleted');
 

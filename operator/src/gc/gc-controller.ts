@@ -31,8 +31,13 @@ export const GC_CONTROLLER = 'ip-gc';
 export interface GcLookup {
   /** The pod from the API (a quorum read); undefined on 404. */
   pod(namespace: string, name: string): Promise<V1Pod | undefined>;
-  /** Desired replicas of a StatefulSet; undefined when it is gone or being deleted. */
-  statefulSetReplicas(namespace: string, name: string): Promise<number | undefined>;
+  /** A StatefulSet's ordinals (spec.ordinals.start, spec.replicas); undefined when it is gone or being deleted. */
+  statefulSet(namespace: string, name: string): Promise<StatefulSetOrdinals | undefined>;
+}
+
+export interface StatefulSetOrdinals {
+  start: number;
+  replicas: number;
 }
 
 export interface GcOptions {
@@ -197,23 +202,23 @@ export function newGarbageCollector(opts: GcOptions): GarbageCollector {
   /** Decisions for every record of the pod name, from `pod` (cache or API). */
   const decideAll = async (namespace: string, name: string, held: readonly Held[], pod: V1Pod | undefined): Promise<{ h: Held; d: GcDecision }[]> => {
     const facts = pod && podFacts(pod, opts.nodes.get(pod.spec?.nodeName ?? ''));
-    const replicas = new Map<string, number | undefined>();
+    const ordinals = new Map<string, StatefulSetOrdinals | undefined>();
     const out: { h: Held; d: GcDecision }[] = [];
     for (const h of held) {
       const record = recordFacts(h);
       const sts = statefulSetOf(record, name, opts.policy);
       const aliveSameUid = facts !== undefined && facts.uid === record.uid && facts.deletionTimestampMs === undefined && facts.phase !== 'Succeeded' && facts.phase !== 'Failed';
-      let statefulSetReplicas: number | undefined;
+      let set: StatefulSetOrdinals | undefined;
       if (sts !== undefined && !aliveSameUid) {
-        if (!replicas.has(sts.name)) replicas.set(sts.name, await opts.lookup.statefulSetReplicas(namespace, sts.name));
-        statefulSetReplicas = replicas.get(sts.name);
+        if (!ordinals.has(sts.name)) ordinals.set(sts.name, await opts.lookup.statefulSet(namespace, sts.name));
+        set = ordinals.get(sts.name);
       }
       const d = decideRecord({
         podName: name,
         record,
         pod: facts,
         liveHoldsSameSlot: facts !== undefined && holdsSlot(held, facts.uid, record.nic, record.family),
-        ...(statefulSetReplicas !== undefined ? { statefulSetReplicas } : {}),
+        ...(set !== undefined ? { statefulSetReplicas: set.replicas, statefulSetStart: set.start } : {}),
         nowMs: now(),
         policy: opts.policy,
       });

@@ -13,13 +13,10 @@ export function apiGcLookup(core: CoreV1Api, apps: AppsV1Api): GcLookup {
         throw new Error(`reading pod ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
     },
-    async statefulSetReplicas(namespace, name) {
+    async statefulSet(namespace, name) {
       try {
         const sts = await apps.readNamespacedStatefulSet({ namespace, name });
-        // The bound decide.ts compares ordinals against: with spec.ordinals.start the live ordinals are
-        // start..start+replicas-1, so the bound is start + replicas (ordinals below start, left when
-        // start is raised, are still counted as kept: a known gap until decide.ts takes the start).
-        return sts.metadata?.deletionTimestamp ? undefined : (sts.spec?.ordinals?.start ?? 0) + (sts.spec?.replicas ?? 1);
+        return sts.metadata?.deletionTimestamp ? undefined : { start: sts.spec?.ordinals?.start ?? 0, replicas: sts.spec?.replicas ?? 1 };
       } catch (e) {
         if (e instanceof ApiException && e.code === 404) return undefined;
         throw new Error(`reading statefulset ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });

@@ -69,7 +69,7 @@ describe('ipam check analyze', () => {
       ],
       pools: [pool('a', 6)],
       pods: [pod('ns/renamed', 'new'), pod('ns/done', 'u3', { phase: 'Succeeded' }), pod('ns/leaving', 'u4', { deleting: true })],
-      statefulSets: new Map([['ns/web', 2]]),
+      statefulSets: new Map([['ns/web', { start: 0, replicas: 2 }]]),
     });
     const leaks = analyze(snap).filter((f): f is Extract<Finding, { kind: 'leak' }> => f.kind === 'leak');
     expect(leaks.map((l) => [l.record.ip, l.reason])).toEqual([

@@ -33,6 +33,11 @@ describe('decideRecord', () => {
     expect(decideRecord(input({ pod: undefined, record: sts, statefulSetReplicas: 2 }))).toEqual({ action: 'keep', reason: 'statefulset-identity' });
     expect(decideRecord(input({ pod: undefined, record: sts, statefulSetReplicas: 1 }))).toEqual({ action: 'release', reason: 'pod-deleted' });
     expect(decideRecord(input({ pod: undefined, record: sts }))).toEqual({ action: 'release', reason: 'pod-deleted' });
+    // spec.ordinals.start: ordinals start..start+replicas-1 are the StatefulSet's
+    expect(decideRecord(input({ pod: undefined, record: sts, statefulSetReplicas: 2, statefulSetStart: 1 }))).toEqual({ action: 'keep', reason: 'statefulset-identity' });
+    expect(decideRecord(input({ pod: undefined, podName: 'web-2', record: sts, statefulSetReplicas: 2, statefulSetStart: 1 }))).toEqual({ action: 'keep', reason: 'statefulset-identity' });
+    expect(decideRecord(input({ pod: undefined, podName: 'web-3', record: sts, statefulSetReplicas: 2, statefulSetStart: 1 }))).toEqual({ action: 'release', reason: 'pod-deleted' });
+    expect(decideRecord(input({ pod: undefined, podName: 'web-0', record: sts, statefulSetReplicas: 2, statefulSetStart: 1 }))).toEqual({ action: 'release', reason: 'pod-deleted' });
     // StatefulSets not keeping IPs (Spiderpool's enableStatefulSet=false)
     expect(decideRecord(input({ pod: undefined, record: sts, statefulSetReplicas: 2, policy: { ...policy, statefulSetKeepsIPs: false } }))).toEqual({ action: 'release', reason: 'pod-deleted' });
   });
