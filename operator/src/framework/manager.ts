@@ -78,9 +78,9 @@ export class Manager {
     if (opts.onReconcile) for (const m of opts.controllers) m.controller.observeReconciles(opts.onReconcile);
   }
 
-  /** Queue depth of every controller (zero while stopped), for metrics. */
-  controllerStats(): { name: string; depth: number }[] {
-    return this.opts.controllers.map((m) => ({ name: m.controller.name, depth: m.controller.stats().depth }));
+  /** Queue depth and keys waiting for a retry or requeue of every controller (zeros while stopped), for metrics. */
+  controllerStats(): { name: string; depth: number; delayed: number }[] {
+    return this.opts.controllers.map((m) => ({ name: m.controller.name, ...m.controller.stats() }));
   }
 
   /** The elector, for components that must check isLeader() before each write (the allocator). */

@@ -123,9 +123,9 @@ export const METRICS = {
     spiderpool: true,
   },
   gcBacklog: {
-    name: 'spiderpool_ts_gc_backlog_ips',
+    name: 'spiderpool_ts_gc_backlog_pods',
     type: 'gauge',
-    help: 'Allocations the garbage collector judged leaked and has not released yet (waiting for the grace period or a retry).',
+    help: "Pods with addresses the IP garbage collector has still to look at or is retrying after a failed release (its work queue, waiting and backing off); 0 where the GC does not run.",
     labels: [],
   },
   workqueueDepth: {

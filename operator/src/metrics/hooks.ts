@@ -17,10 +17,8 @@ export interface CommitterMetrics {
 export interface GcMetrics {
   released(reason: GcReason, count?: number): void;
   failed(reason: GcReason, count?: number): void;
-  /** Leaked allocations found and not released yet (the GC backlog). */
-  setBacklog(count: number): void;
 }
 
 export const noopRpcMetrics: RpcMetrics = { measure: (fn) => fn() };
 export const noopCommitterMetrics: CommitterMetrics = { written: () => {} };
-export const noopGcMetrics: GcMetrics = { released: () => {}, failed: () => {}, setBacklog: () => {} };
+export const noopGcMetrics: GcMetrics = { released: () => {}, failed: () => {} };

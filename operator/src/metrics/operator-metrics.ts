@@ -36,6 +36,8 @@ export interface ScrapeSources {
   leader?: () => boolean;
   controllers?: () => readonly { name: string; depth: number }[];
   committer?: () => CommitterTotals;
+  /** Pods the GC has queued or is retrying; undefined when no GC runs. */
+  gcBacklog?: () => number | undefined;
   /**
    * The leader's allocator state: the pools it knows and their counts; undefined while this replica
    * does not serve (follower, rebuilding), which drops the per-pool series.
@@ -79,7 +81,7 @@ export class OperatorMetrics {
         blockWriteDuration.observe(seconds);
       },
     };
-    this.gc = gcMetrics(this.m.gcCounts, this.m.gcFailureCounts, this.m.gcBacklog);
+    this.gc = gcMetrics(this.m.gcCounts, this.m.gcFailureCounts);
   }
 
   /** Adds (or replaces) scrape-time sources. */
@@ -116,6 +118,7 @@ export class OperatorMetrics {
       for (const c of s.controllers()) this.m.workqueueDepth.set({ controller: c.name }, c.depth);
     }
     if (s.committer) this.refreshCommitter(s.committer());
+    if (s.gcBacklog) this.m.gcBacklog.set(s.gcBacklog() ?? 0);
     if (s.pools) this.refreshPools(s.pools());
   }
 
@@ -202,7 +205,7 @@ function rpcMetrics(requests: Counter, failures: Counter, duration: Histogram): 
   };
 }
 
-function gcMetrics(released: Counter, failed: Counter, backlog: Gauge): GcMetrics {
+function gcMetrics(released: Counter, failed: Counter): GcMetrics {
   const reasons = Object.values(GC_REASONS) as string[];
   const bound = (c: Counter) => {
     const m = new Map(reasons.map((r) => [r, zeroed(c, r)]));
@@ -213,7 +216,6 @@ function gcMetrics(released: Counter, failed: Counter, backlog: Gauge): GcMetric
   return {
     released: (reason, count = 1) => rel(reason).inc(count),
     failed: (reason, count = 1) => fail(reason).inc(count),
-    setBacklog: (count) => backlog.set(count),
   };
 }
 

@@ -2,6 +2,7 @@
 // and the leader's pool counts (the allocator's in-memory state, itself rebuilt from the IPAMBlocks).
 import type { SpiderIPPool } from '../api/v2beta1/types.js';
 import type { Manager } from '../framework/manager.js';
+import { GC_CONTROLLER } from '../gc/gc-controller.js';
 import type { AllocatorService } from '../service/allocator-service.js';
 import type { BlockCommitter } from '../service/block-committer.js';
 import type { ScrapeSources } from './operator-metrics.js';
@@ -20,6 +21,10 @@ export function operatorSources(p: OperatorParts): ScrapeSources {
     leader: () => (elector ? elector.isLeader() : true),
     controllers: () => p.manager.controllerStats(),
     committer: () => p.committer.stats(),
+    gcBacklog: () => {
+      const gc = p.manager.controllerStats().find((c) => c.name === GC_CONTROLLER);
+      return gc && gc.depth + gc.delayed;
+    },
     pools: () => {
       const state = p.service.poolState;
       if (state === undefined) return undefined;

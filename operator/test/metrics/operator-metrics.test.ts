@@ -69,19 +69,22 @@ describe('OperatorMetrics', () => {
     expect(v.get('spiderpool_ipam_allocation_duration_seconds_bucket{le="0.001"}')).toBeDefined();
   });
 
-  test('gc: releases and failures by reason (unknown reasons fold into other), backlog gauge', async () => {
+  test('gc: releases and failures by reason (unknown reasons fold into other), backlog from the GC queue', async () => {
     const m = new OperatorMetrics({ defaultMetrics: false });
     m.gc.released(GC_REASONS.PodDeleted, 3);
     m.gc.released(GC_REASONS.CniGc);
     m.gc.released('free text' as never);
     m.gc.failed(GC_REASONS.UidMismatch);
-    m.gc.setBacklog(7);
+    let backlog: number | undefined = 7;
+    m.watch({ gcBacklog: () => backlog });
     const v = (await scrape(m)).values;
     expect(v.get('spiderpool_ip_gc_counts{reason="pod-deleted"}')).toBe(3);
     expect(v.get('spiderpool_ip_gc_counts{reason="cni-gc"}')).toBe(1);
     expect(v.get('spiderpool_ip_gc_counts{reason="other"}')).toBe(1);
     expect(v.get('spiderpool_ip_gc_failure_counts{reason="uid-mismatch"}')).toBe(1);
-    expect(v.get('spiderpool_ts_gc_backlog_ips')).toBe(7);
+    expect(v.get('spiderpool_ts_gc_backlog_pods')).toBe(7);
+    backlog = undefined;
+    expect((await scrape(m)).values.get('spiderpool_ts_gc_backlog_pods')).toBe(0);
   });
 
   test('committer: totals read at scrape become counters (a new committer counts from its zero); batch sizes observed', async () => {

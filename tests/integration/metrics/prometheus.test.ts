@@ -160,6 +160,7 @@ describe('metrics scraped by a real Prometheus during a rollout', () => {
     expect(await prometheus.scalar(`sum(spiderpool_ipam_release_failure_counts${sel(',reason!="allocation-not-found"')})`)).toBe(0);
     // What the DELs did not free, the GC did, counted by reason.
     await until(`spiderpool_ip_gc_counts${sel(',reason="pod-deleted"')}`, (v) => v === 5 - releasedByDel, `${5 - releasedByDel} GC releases (pod-deleted)`);
+    await until(`spiderpool_ts_gc_backlog_pods${sel()}`, (v) => v === 0, 'the GC caught up');
 
     // The histogram: quantiles over its buckets lie within what the client measured around the
     // server's time (the client's round trip includes the server's), and the server's total time is
