@@ -1,6 +1,7 @@
 // Our Dockerfile rules, on top of dockerfile-utils' validator (hadolint is not packaged by Debian and
 // ships as a prebuilt binary we cannot fetch; dockerfile-utils, the validator of the VS Code Docker
 // extension, comes from npm). Each rule is a hadolint rule or a project decision; ids say which.
+import { matchesGlob } from 'node:path';
 import { DockerfileParser, type From, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 
@@ -97,6 +98,40 @@ export function policy(content: string): Finding[] {
     const next = froms.find((g) => g.getRange().start.line > start)?.getRange().start.line ?? Infinity;
     const ci = instructions.filter((i) => i.getKeyword() === 'RUN' && i.getRange().start.line > start && i.getRange().start.line < next && /\bnpm\s+ci\b/.test(i.getArgumentsContent() ?? ''));
     for (const i of ci) if (!/--omit=dev|--production/.test(i.getArgumentsContent() ?? '')) findings.push({ rule: 'production-only', line: at(i), message: `stage ${name} ships node_modules with dev dependencies (npm ci without --omit=dev)` });
+  }
+  return findings;
+}
+
+/** Whether .dockerignore keeps `path` out of the build context (Docker's rules: anchored at the
+ * context root, a match on a parent directory excludes its contents, the last matching line wins,
+ * `!` re-includes). */
+export function ignoredByDockerignore(path: string, dockerignore: string): boolean {
+  const rules = dockerignore
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => ({ negate: l.startsWith('!'), pattern: l.replace(/^!/, '').replace(/^\/+|\/+$/g, '') }));
+  const parts = path.split('/');
+  const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  let ignored = false;
+  for (const r of rules) if (prefixes.some((p) => matchesGlob(p, r.pattern))) ignored = !r.negate;
+  return ignored;
+}
+
+/** COPY sources from the build context (not --from a stage) that do not exist or that .dockerignore drops. */
+export function missingCopySources(content: string, dockerignore: string, exists: (path: string) => boolean): Finding[] {
+  const findings: Finding[] = [];
+  for (const i of DockerfileParser.parse(content).getInstructions()) {
+    if (i.getKeyword() !== 'COPY') continue;
+    // The flags (--from, --chown...) are part of the line, not of getArgumentsContent().
+    const args = i.getTextContent().replace(/^\s*COPY\s+/i, '').split(/\s+/).filter(Boolean);
+    if (args.some((a) => a.startsWith('--from='))) continue;
+    const sources = args.filter((a) => !a.startsWith('--')).slice(0, -1);
+    for (const s of sources) {
+      const path = s.replace(/^\.\//, '').replace(/\/$/, '');
+      if (!exists(path)) findings.push({ rule: 'copy-source', line: i.getRange().start.line + 1, message: `COPY ${s}: not in the repository` });
+      else if (ignoredByDockerignore(path, dockerignore)) findings.push({ rule: 'copy-source', line: i.getRange().start.line + 1, message: `COPY ${s}: excluded by .dockerignore` });
+    }
   }
   return findings;
 }

@@ -3,16 +3,36 @@
 // pinned Node 24 slim base, multi-stage, numeric non-root USER, no ADD of URLs, npm ci only,
 // production dependencies only in the image, exec-form ENTRYPOINT). The policy is tested on bad
 // Dockerfiles too, so a rule that silently never fires would show.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../support/cluster.js';
-import { lint, policy } from './dockerfile-policy.js';
+import { ignoredByDockerignore, lint, missingCopySources, policy } from './dockerfile-policy.js';
 
 const read = (name: string) => readFileSync(join(repoRoot, name), 'utf8');
 
 describe.each(['Dockerfile.operator', 'Dockerfile.plugin'])('%s', (name) => {
   test('dockerfile-utils finds nothing', () => expect(lint(read(name))).toEqual([]));
   test('passes the policy', () => expect(policy(read(name))).toEqual([]));
+  test('every COPY from the build context exists and survives .dockerignore', () =>
+    expect(missingCopySources(read(name), read('.dockerignore'), (p) => existsSync(join(repoRoot, p)))).toEqual([]));
+});
+
+test('.dockerignore rules as Docker applies them', () => {
+  const ignore = read('.dockerignore');
+  expect(ignoredByDockerignore('tests/package.json', ignore)).toBe(false);
+  expect(ignoredByDockerignore('tests/integration/deploy/rbac.test.ts', ignore)).toBe(true);
+  expect(ignoredByDockerignore('operator/node_modules/x/index.js', ignore)).toBe(true);
+  expect(ignoredByDockerignore('ipam-plugin/dist/spiderpool-ts-ipam', ignore)).toBe(true);
+  expect(ignoredByDockerignore('operator/src/main.ts', ignore)).toBe(false);
+  expect(ignoredByDockerignore('operator/test/x.test.ts', ignore)).toBe(true);
+  expect(ignoredByDockerignore('README.md', ignore)).toBe(true);
+  expect(ignoredByDockerignore('operator/package.json', ignore)).toBe(false);
+  // a COPY of something ignored or absent is reported
+  expect(missingCopySources('FROM a\nCOPY docs/x.md hack/ nope.txt /x/\n', ignore, (p) => p !== 'nope.txt').map((f) => f.message)).toEqual([
+    'COPY docs/x.md: excluded by .dockerignore',
+    'COPY hack/: excluded by .dockerignore',
+    'COPY nope.txt: not in the repository',
+  ]);
 });
 
 test('.dockerignore keeps the build context to sources (no node_modules, dist, .git, tests except the workspace manifest)', () => {
