@@ -271,7 +271,8 @@ describe('leader failover: kill -9 the leader during a 200-pod rollout', () => {
       const port = await freePort();
       const name = `e2e-operator-${RUN}-${i}`;
       const proc = new OperatorProcess(
-        operatorEnv({ kubeconfig: kubeconfigPath, podName: name, namespace: NAMESPACE, certDir, grpcPort: port, healthPort: await freePort() }),
+        // debug: the per-allocation "allocated" lines this test times the takeover by are debug-level.
+        { ...operatorEnv({ kubeconfig: kubeconfigPath, podName: name, namespace: NAMESPACE, certDir, grpcPort: port, healthPort: await freePort() }), LOG_LEVEL: 'debug' },
         opLog(i),
       );
       operators.push({ name, port, proc });
