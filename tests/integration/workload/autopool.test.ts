@@ -12,7 +12,7 @@ import { jest } from '@jest/globals';
 import type { V1Pod } from '@kubernetes/client-node';
 import { makePki, type Pki } from '../../../ipam-plugin/test/support/pki.js';
 import type { SpiderIPPool, SpiderSubnet } from '../../../operator/src/api/v2beta1/types.js';
-import type { OperatorConfig } from '../../../operator/src/config.js';
+import { DEFAULT_GC_CONFIG, type OperatorConfig } from '../../../operator/src/config.js';
 import { IPSet } from '../../../operator/src/core/ip/index.js';
 import { parseControlledIPPools } from '../../../operator/src/core/subnet/index.js';
 import { createOperator, type Operator } from '../../../operator/src/operator.js';
@@ -63,6 +63,8 @@ beforeAll(async () => {
     statefulSetKeepsIPs: true,
     autoPool: { enabled: true, defaultFlexibleIPNumber: 1 },
     gcGraceMs: 60_000,
+    // Release on pod deletion only: the GC's Terminating-pod rules would act on other tests' pods.
+    gc: { ...DEFAULT_GC_CONFIG, enabled: false },
     logLevel: 'error',
   };
   op = createOperator(config, env.kc, env.log.child({ op: 'autopool' }));

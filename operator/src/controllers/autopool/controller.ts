@@ -8,8 +8,9 @@ import { Controller, type ControllerOptions, informerSource } from '../../framew
 import type { Informer } from '../../framework/informer.js';
 import type { Logger } from '../../framework/logger.js';
 import type { AutoPoolIO, PoolObject, SubnetObject } from './kube-io.js';
+import { carvableSet, subnetCounts } from '../../core/subnet/index.js';
 import type { PoolUsage } from './pool-usage.js';
-import { AutoPoolReconciler, applicationKeysOfPool } from './reconciler.js';
+import { AutoPoolReconciler, applicationKeysOfPool, cachedLedger } from './reconciler.js';
 import type { SubnetLedger } from './subnet-ledger.js';
 import { WORKLOAD_KINDS, type WorkloadInformers, workloadKey } from './workloads.js';
 
@@ -48,10 +49,24 @@ export interface SubnetStatusControllerOptions {
   subnets: Informer<SubnetObject>;
   pools: Informer<PoolObject>;
   ledger: SubnetLedger;
+  /** Every SpiderReservedIP address (counts leave them out). */
+  reserved: () => string[];
   log: Logger;
   /** A ledger entry whose pool has been absent this long is given back (default 60 s). */
   orphanGraceMs?: number;
   now?: () => number;
+}
+
+/** Whether the cached status shows the counts of the cached spec and ledger (a spec edit changes them). */
+function countsCurrent(subnet: SubnetObject, reserved: string[]): boolean {
+  const st = subnet.status;
+  if (st?.totalIPCount === undefined) return false;
+  try {
+    const c = subnetCounts(carvableSet(subnet.spec, reserved), cachedLedger(subnet));
+    return c.totalIPCount === st.totalIPCount && c.allocatedIPCount === st.allocatedIPCount && c.freeIPCount === st.freeIPCount;
+  } catch {
+    return true; // an invalid spec: nothing to count (the ledger update would fail the same way)
+  }
 }
 
 export function newSubnetStatusController(o: SubnetStatusControllerOptions): Controller {
@@ -65,7 +80,15 @@ export function newSubnetStatusController(o: SubnetStatusControllerOptions): Con
     sources: [informerSource(o.subnets), informerSource(o.pools, (p) => (p.metadata?.labels?.['ipam.spidernet.io/owner-spider-subnet'] ? [p.metadata.labels['ipam.spidernet.io/owner-spider-subnet']] : []))],
     log: o.log,
     reconcile: async (name) => {
-      if (o.subnets.get(name) === undefined) return;
+      const cached = o.subnets.get(name);
+      if (cached === undefined) return;
+      // From the cache first: only take the subnet's lock (and read it from the API) when an entry
+      // names a missing pool or the counts were never written.
+      const entries = Object.keys(cachedLedger(cached));
+      if (countsCurrent(cached, o.reserved()) && entries.every((pool) => o.pools.get(pool) !== undefined)) {
+        for (const pool of entries) missingSince.delete(`${name}/${pool}`);
+        return;
+      }
       let wait: number | undefined;
       await o.ledger.update(name, (_s, ledger) => {
         const next = { ...ledger };

@@ -10,6 +10,8 @@ import type { SpiderReservedIP } from '../../api/v2beta1/types.js';
 export interface PoolUsage {
   /** Held addresses of the pool; undefined when the allocator does not serve it (yet). */
   held(pool: string): IPSet | undefined;
+  /** The addresses the allocator may hand out for the pool now; undefined when it does not serve it. */
+  served(pool: string): IPSet | undefined;
   /** Held count; undefined when unknown. */
   allocated(pool: string): number | undefined;
   /**
@@ -25,6 +27,9 @@ export function allocatorPoolUsage(service: AllocatorService, reservedIPs: () =>
       const p = service.poolState?.pool(name);
       if (p === undefined) return undefined;
       return IPSet.parse(p.family, [...p.allocator.allocated()]);
+    },
+    served(name) {
+      return service.poolState?.pool(name)?.allocator.set;
     },
     allocated(name) {
       const state = service.poolState;

@@ -8,7 +8,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import * as K from '../../api/v2beta1/constants.js';
 import { API_VERSION, type SpiderIPPool, type SpiderReservedIP } from '../../api/v2beta1/types.js';
 import { IPSet } from '../../core/ip/index.js';
-import { carvableSet, carvedSet, freeSet, planResize, subnetFamily } from '../../core/subnet/index.js';
+import { carvableSet, carvedSet, freeSet, parseControlledIPPools, planResize, subnetFamily, takeHighest } from '../../core/subnet/index.js';
+import type { PoolIPPreAllocations } from '../../api/v2beta1/types.js';
 import {
   type AutoPoolPlan,
   type AutoPoolWant,
@@ -22,7 +23,7 @@ import {
 } from '../../core/workload/index.js';
 import type { ReconcileContext, ReconcileResult } from '../../framework/controller.js';
 import type { Informer } from '../../framework/informer.js';
-import type { AutoPoolIO, PoolObject, SubnetObject } from './kube-io.js';
+import { type AutoPoolIO, ConflictError, type PoolObject, type SubnetObject } from './kube-io.js';
 import type { PoolUsage } from './pool-usage.js';
 import type { SubnetLedger } from './subnet-ledger.js';
 import { type WorkloadInformers, type WorkloadView, parseWorkloadKey, toWorkloadView } from './workloads.js';
@@ -60,6 +61,19 @@ export class AutoPoolReconciler {
   }
 
   async reconcile(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    try {
+      return await this.reconcileApplication(key, ctx);
+    } catch (e) {
+      // A cache behind the API (pool just created or changed): look again shortly, quietly.
+      if (e instanceof ConflictError) {
+        ctx.log.debug('changed meanwhile; retrying', { error: e.message });
+        return { requeueAfterMs: 200 };
+      }
+      throw e;
+    }
+  }
+
+  private async reconcileApplication(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const id = parseWorkloadKey(key);
     if (id === undefined) return;
     const obj = this.o.workloads[id.kind].get(`${id.namespace}/${id.name}`);
@@ -118,6 +132,14 @@ export class AutoPoolReconciler {
     const labels = autoPoolLabels({ ...id, reclaim: plan.reclaim, subnetCIDR: subnet.spec.subnet });
     const log = ctx.log.child({ pool: name, subnet: want.subnetName });
 
+    // Nothing to do (the common case: a workload status update): the pool is ours, labelled, at its
+    // size, and the cached ledger records exactly its addresses. No API call, no subnet lock.
+    if (pool !== undefined && !pool.metadata.deletionTimestamp && Object.entries(labels).every(([k, v]) => labelsOf(pool)[k] === v)) {
+      const cached = cachedLedger(subnet)[name];
+      const poolIPs = IPSet.parse(family, pool.spec.ips ?? []);
+      if (cached !== undefined && cached.application === applicationRef(app) && poolIPs.count === BigInt(plan.size) && IPSet.parse(family, cached.ips).equals(poolIPs)) return { pool: name };
+    }
+
     // 1. The ledger: grow (or record) under the subnet's lock with CAS.
     const held = pool ? this.o.usage.held(name) : IPSet.empty(family);
     const pending: { shrink?: { current: IPSet; next: IPSet; remove: IPSet } } = {};
@@ -143,14 +165,13 @@ export class AutoPoolReconciler {
       }
     });
     if (outcome === undefined) return { requeueAfterMs: this.retryMs * 5 };
-    const { shrink } = pending;
     if (outcome.error !== undefined) log.warn('auto pool cannot grow', { error: outcome.error });
     let ips = outcome.ips;
 
     // 2. The pool object follows the ledger.
-    const spec = { ips: ips.toStrings() };
+    const ledgerIPs = outcome.ips;
     if (pool === undefined) {
-      if (ips.isEmpty && plan.size > 0) return { requeueAfterMs: this.retryMs * 5 };
+      if (ledgerIPs.isEmpty && plan.size > 0) return { requeueAfterMs: this.retryMs * 5 };
       const created = await this.o.io.createPool({
         apiVersion: API_VERSION,
         kind: 'SpiderIPPool',
@@ -163,50 +184,73 @@ export class AutoPoolReconciler {
         spec: {
           ipVersion: family,
           subnet: subnet.spec.subnet,
-          ...spec,
+          ips: ledgerIPs.toStrings(),
           ...(subnet.spec.gateway ? { gateway: subnet.spec.gateway } : {}),
           ...(subnet.spec.routes?.length ? { routes: subnet.spec.routes } : {}),
           ...(subnet.spec.vlan !== undefined ? { vlan: subnet.spec.vlan } : {}),
           podAffinity: autoPoolPodAffinity(app),
         },
       });
-      log.info('auto pool created', { ips: spec.ips, size: plan.size, application: applicationRef(app) });
+      log.info('auto pool created', { ips: ledgerIPs.toStrings(), size: plan.size, application: applicationRef(app) });
       return { pool: created.metadata?.name ?? name };
     }
+    const poolIPs = IPSet.parse(family, pool.spec.ips ?? []);
+    const size = BigInt(plan.size);
+    // The pool has fewer addresses than the ledger gives it while a shrink is under way (step 3 took
+    // them out of the pool first); otherwise the pool is behind the ledger and follows it.
+    const leaving = ledgerIPs.count > size ? ledgerIPs.subtract(poolIPs) : IPSet.empty(family);
+    const target = leaving.isEmpty ? ledgerIPs : poolIPs;
     const relabel = Object.entries(labels).some(([k, v]) => labelsOf(pool)[k] !== v);
-    const poolSet = IPSet.parse(family, pool.spec.ips ?? []);
-    if (relabel || !poolSet.equals(ips)) {
+    if (relabel || !poolIPs.equals(target)) {
       const adopting = labelsOf(pool)[K.LABEL_IPPOOL_OWNER_APPLICATION_UID] !== app.uid;
       // No resourceVersion precondition: the ledger decides the addresses, and status writes by the
       // pool-status controller would make every precondition stale.
-      await this.o.io.patchPool(name, { metadata: { labels, annotations: autoPoolAnnotations(plan.ipNumber) }, spec });
-      log.info(adopting ? 'kept auto pool adopted by the new application' : 'auto pool resized', { ips: spec.ips, size: plan.size });
-      // Shrink next time round, from the pool as now written.
-      return { pool: name, ...(shrink ? { requeueAfterMs: 0 } : {}) };
+      await this.o.io.patchPool(name, { metadata: { labels, annotations: autoPoolAnnotations(plan.ipNumber) }, spec: { ips: target.toStrings() } });
+      log.info(adopting ? 'kept auto pool adopted by the new application' : 'auto pool follows the subnet ledger', { ips: target.toStrings(), size: plan.size });
+      return { pool: name, requeueAfterMs: 0 };
     }
 
-    // 3. Shrink: out of the allocator first (synchronously, after reading what is held), then the
-    //    pool's spec, then the ledger gives the addresses back to the subnet.
-    if (shrink !== undefined) {
+    // 3b. Finish a shrink: give the addresses back to the subnet only once the allocator serves the
+    //     smaller pool and none of them is held. A late pool event that re-applied the old spec (and
+    //     let an ADD take one of them) puts them back into the pool instead; never into another pool.
+    if (!leaving.isEmpty) {
+      const held = this.o.usage.held(name);
+      const served = this.o.usage.served(name);
+      if (held === undefined || served === undefined) return { pool: name, requeueAfterMs: this.retryMs };
+      if (!leaving.intersect(held).isEmpty) {
+        await this.o.io.patchPool(name, { spec: { ips: ledgerIPs.toStrings() } });
+        log.warn('addresses being given back were taken meanwhile; kept in the pool', { taken: leaving.intersect(held).toStrings() });
+        return { pool: name, requeueAfterMs: this.retryMs };
+      }
+      if (!leaving.intersect(served).isEmpty) {
+        const problem = this.o.usage.withdraw(pool);
+        if (problem !== undefined) return { pool: name, requeueAfterMs: this.retryMs };
+      }
+      await this.o.ledger.update(want.subnetName, (_s, ledger) => {
+        const entry = ledger[name];
+        if (entry === undefined) return { result: undefined };
+        const rest = IPSet.parse(family, entry.ips).subtract(leaving);
+        return { ledger: { ...ledger, [name]: { ips: rest.toStrings(), application: applicationRef(app) } }, result: undefined };
+      });
+      log.info('auto pool shrunk', { released: leaving.toStrings(), ips: poolIPs.toStrings(), size: plan.size });
+      return { pool: name, ...(poolIPs.count > size ? { requeueAfterMs: this.retryMs } : {}) };
+    }
+
+    // 3a. Start a shrink: take free addresses out of the allocator (synchronously, right after
+    //     reading what is held), then out of the pool's spec; 3b gives them back next time round.
+    if (pending.shrink !== undefined) {
       const nowHeld = this.o.usage.held(name);
       if (nowHeld === undefined) return { pool: name, requeueAfterMs: this.retryMs };
-      const remove = shrink.remove.subtract(nowHeld);
+      const remove = takeHighest(poolIPs.subtract(nowHeld), Number(poolIPs.count - size));
       if (remove.isEmpty) return { pool: name, requeueAfterMs: this.retryMs };
-      const next = shrink.current.subtract(remove);
+      const next = poolIPs.subtract(remove);
       const problem = this.o.usage.withdraw({ ...pool, spec: { ...pool.spec, ips: next.toStrings() } });
       if (problem !== undefined) {
         log.info('shrink postponed', { problem });
         return { pool: name, requeueAfterMs: this.retryMs };
       }
       await this.o.io.patchPool(name, { spec: { ips: next.toStrings() } });
-      await this.o.ledger.update(want.subnetName, (_s, ledger) => ({
-        ledger: { ...ledger, [name]: { ips: next.toStrings(), application: applicationRef(app) } },
-        result: undefined,
-      }));
-      ips = next;
-      log.info('auto pool shrunk', { released: remove.toStrings(), ips: ips.toStrings(), size: plan.size });
-      // The rest waits for pods to let go of their addresses.
-      if (ips.count > BigInt(plan.size)) return { pool: name, requeueAfterMs: this.retryMs };
+      return { pool: name, requeueAfterMs: 0 };
     }
     return { pool: name };
   }
@@ -238,6 +282,18 @@ export class AutoPoolReconciler {
     return {};
   }
 }
+
+/** The ledger of a cached subnet, decoded once per object version (informer objects are replaced, never mutated). */
+export function cachedLedger(subnet: SubnetObject): PoolIPPreAllocations {
+  let v = ledgers.get(subnet);
+  if (v === undefined) {
+    const r = parseControlledIPPools(subnet.status?.controlledIPPools);
+    v = r.ok ? r.value : {};
+    ledgers.set(subnet, v);
+  }
+  return v;
+}
+const ledgers = new WeakMap<SubnetObject, PoolIPPreAllocations>();
 
 /** Keys of the application an auto pool belongs to (pool events → reconcile its application). */
 export function applicationKeysOfPool(p: SpiderIPPool): string[] {

@@ -50,7 +50,7 @@ export function createAutoPools(o: {
     log,
     ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
   });
-  const subnetStatus = newSubnetStatusController({ subnets, pools: o.pools, ledger, log });
+  const subnetStatus = newSubnetStatusController({ subnets, pools: o.pools, ledger, reserved: () => reservedAddresses(o.reservedIPs.list()), log });
   const caches = [...WORKLOAD_KINDS.map((k) => workloads[k]), ...(o.subnets ? [] : [subnets])] as Informer<KubernetesObject>[];
   return { caches, controllers: [autoPool, subnetStatus], subnets };
 }
