@@ -36,23 +36,39 @@ export function renderCniConfig(template: string, vars: TemplateVars, shimType =
 }
 
 /**
- * host:port of the operator's gRPC Service, as the shim on the host must dial it: OPERATOR_ENDPOINT
- * when set, else the variables the kubelet injects for the Service named `service`
- * (<NAME>_SERVICE_HOST and <NAME>_SERVICE_PORT_GRPC): the ClusterIP, which kube-proxy serves on the host.
+ * host:port of a port of the operator's Service from the variables the kubelet injects for a Service
+ * of the pod's namespace that existed when the pod started: <NAME>_SERVICE_HOST (the ClusterIP, which
+ * kube-proxy serves on the host too) and <NAME>_SERVICE_PORT_<PORT NAME>. No DNS: on a node being
+ * installed, cluster DNS may not run yet (its pods need this very IPAM).
  */
+export function serviceAddress(env: NodeJS.ProcessEnv, service: string, portName: string): StepResult<string> {
+  const prefix = service.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const port = portName.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const host = env[`${prefix}_SERVICE_HOST`]?.trim();
+  const number = env[`${prefix}_SERVICE_PORT_${port}`]?.trim();
+  if (!host || !number) {
+    return {
+      ok: false,
+      error: `${prefix}_SERVICE_HOST/${prefix}_SERVICE_PORT_${port} are not set: the Service ${service} (with a port named ${portName}) did not exist when this pod started (the pod restarts and gets them)`,
+    };
+  }
+  return { ok: true, value: isIP(host) === 6 ? `[${host}]:${number}` : `${host}:${number}` };
+}
+
+/** The shim's operator_endpoint: OPERATOR_ENDPOINT, else the Service's `grpc` port. */
 export function operatorEndpoint(env: NodeJS.ProcessEnv, service: string): StepResult<string> {
   const explicit = env.OPERATOR_ENDPOINT?.trim();
   if (explicit) return { ok: true, value: explicit };
-  const prefix = service.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-  const host = env[`${prefix}_SERVICE_HOST`]?.trim();
-  const port = env[`${prefix}_SERVICE_PORT_GRPC`]?.trim() || env[`${prefix}_SERVICE_PORT`]?.trim();
-  if (!host || !port) {
-    return {
-      ok: false,
-      error: `${prefix}_SERVICE_HOST/${prefix}_SERVICE_PORT_GRPC are not set: the Service ${service} did not exist when this pod started (the pod restarts and gets them), or set OPERATOR_ENDPOINT=host:port`,
-    };
-  }
-  return { ok: true, value: isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}` };
+  const r = serviceAddress(env, service, 'grpc');
+  return r.ok ? r : { ok: false, error: `${r.error}; or set OPERATOR_ENDPOINT=host:port` };
+}
+
+/** The /enroll URL: SPIDERPOOL_TS_ENROLL_URL, else https://<the Service's `enroll` port>. */
+export function enrollUrl(env: NodeJS.ProcessEnv, service: string): StepResult<string> {
+  const explicit = env.SPIDERPOOL_TS_ENROLL_URL?.trim();
+  if (explicit) return { ok: true, value: explicit };
+  const r = serviceAddress(env, service, 'enroll');
+  return r.ok ? { ok: true, value: `https://${r.value}` } : { ok: false, error: `${r.error}; or set SPIDERPOOL_TS_ENROLL_URL=https://host:port` };
 }
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

@@ -5,11 +5,13 @@
 //   3. renders the CNI network (CNI_CONF_TEMPLATE) for this node into CNI_NET_DIR/CNI_CONF_NAME —
 //      last, so a runtime never sees a network whose binary or certificate is missing;
 // then (--every <s>) keeps running and re-checks the certificate (renewal 30 days before expiry).
+// The operator is reached at its Service's ClusterIP (the kubelet's <SVC>_SERVICE_HOST/_PORT_<NAME>
+// variables), never by DNS: cluster DNS may not run before this node has an IPAM.
 // One JSON line per step on stdout; exit 1 with the reason on a step that cannot succeed.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ensureNodeCertificate, type EnrollClientOptions } from '../../operator/src/security/enroll-client.js';
-import { installFile, operatorEndpoint, renderCniConfig } from './install-steps.js';
+import { enrollUrl, installFile, operatorEndpoint, renderCniConfig } from './install-steps.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,14 +30,16 @@ function fail(step: string, message: string): never {
 }
 
 const nodeName = env.NODE_NAME?.trim() || fail('config', 'NODE_NAME is required (downward API: spec.nodeName)');
-const enrollUrl = env.SPIDERPOOL_TS_ENROLL_URL?.trim() || fail('config', 'SPIDERPOOL_TS_ENROLL_URL is required (https://<operator service>:9444)');
+const service = setting('OPERATOR_SERVICE_NAME', 'spiderpool-ts-operator');
+const enrollAt = enrollUrl(env, service);
+if (!enrollAt.ok) fail('config', enrollAt.error);
 const certDir = setting('CERT_DIR', '/etc/cni/net.d/spiderpool-ts');
 const everyMs = Number(values.every) * 1000;
 const retries = Number(values.retries);
 if (!Number.isFinite(everyMs) || !Number.isFinite(retries)) fail('config', '--every and --retries are numbers');
 
 const enrollOpts: EnrollClientOptions = {
-  url: enrollUrl,
+  url: enrollAt.value,
   nodeName,
   tokenFile: setting('ENROLL_TOKEN_FILE', '/var/run/secrets/spiderpool-ts/token'),
   caFile: setting('ENROLL_CA_FILE', '/etc/spiderpool-ts/ca/ca.crt'),
@@ -73,7 +77,7 @@ const confName = env.CNI_CONF_NAME?.trim() ?? '90-spiderpool-ts-macvlan.conflist
 if (confName) {
   const templateFile = setting('CNI_CONF_TEMPLATE', '/etc/spiderpool-ts/cni/conflist.template');
   const template = await readFile(templateFile, 'utf8').catch((e: Error) => fail('config', `CNI_CONF_TEMPLATE ${templateFile}: ${e.message}`));
-  const endpoint = operatorEndpoint(env, setting('OPERATOR_SERVICE_NAME', 'spiderpool-ts-operator'));
+  const endpoint = operatorEndpoint(env, service);
   if (!endpoint.ok) fail('config', endpoint.error);
   const rendered = renderCniConfig(template, { NODE_NAME: nodeName, OPERATOR_ENDPOINT: endpoint.value, TLS_SERVER_NAME: setting('TLS_SERVER_NAME', ''), CERT_DIR: certDir });
   if (!rendered.ok) fail('config', rendered.error);

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { installFile, operatorEndpoint, renderCniConfig, type TemplateVars } from '../src/install-steps.js';
+import { enrollUrl, installFile, operatorEndpoint, renderCniConfig, type TemplateVars } from '../src/install-steps.js';
 
 const vars: TemplateVars = { NODE_NAME: 'worker-1', OPERATOR_ENDPOINT: '10.96.0.50:9443', TLS_SERVER_NAME: 'spiderpool-ts-operator.spiderpool-ts-system.svc', CERT_DIR: '/etc/cni/net.d/spiderpool-ts' };
 
@@ -45,13 +45,22 @@ describe('operatorEndpoint', () => {
   test('OPERATOR_ENDPOINT wins', () => {
     expect(operatorEndpoint({ OPERATOR_ENDPOINT: 'op:1', SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: '10.0.0.1' }, 'spiderpool-ts-operator')).toEqual({ ok: true, value: 'op:1' });
   });
-  test("the kubelet's Service variables: the named grpc port, else the first port; IPv6 in brackets", () => {
+  test("the kubelet's Service variables: the port named grpc (not the first port); IPv6 in brackets", () => {
     expect(operatorEndpoint({ SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: '10.96.0.50', SPIDERPOOL_TS_OPERATOR_SERVICE_PORT: '1', SPIDERPOOL_TS_OPERATOR_SERVICE_PORT_GRPC: '9443' }, 'spiderpool-ts-operator')).toEqual({ ok: true, value: '10.96.0.50:9443' });
-    expect(operatorEndpoint({ SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: 'fd00::50', SPIDERPOOL_TS_OPERATOR_SERVICE_PORT: '9443' }, 'spiderpool-ts-operator')).toEqual({ ok: true, value: '[fd00::50]:9443' });
+    expect(operatorEndpoint({ SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: 'fd00::50', SPIDERPOOL_TS_OPERATOR_SERVICE_PORT_GRPC: '9443' }, 'spiderpool-ts-operator')).toEqual({ ok: true, value: '[fd00::50]:9443' });
+    expect(operatorEndpoint({ SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: '10.96.0.50', SPIDERPOOL_TS_OPERATOR_SERVICE_PORT: '9443' }, 'spiderpool-ts-operator').ok).toBe(false);
   });
   test('missing: the error says why and what to set', () => {
     const r = operatorEndpoint({}, 'spiderpool-ts-operator');
     expect(r).toEqual({ ok: false, error: expect.stringMatching(/SPIDERPOOL_TS_OPERATOR_SERVICE_HOST.*did not exist when this pod started.*OPERATOR_ENDPOINT/) });
+  });
+});
+
+describe('enrollUrl', () => {
+  test('SPIDERPOOL_TS_ENROLL_URL wins; else https to the port named enroll of the Service ClusterIP (no DNS)', () => {
+    expect(enrollUrl({ SPIDERPOOL_TS_ENROLL_URL: 'https://x:1' }, 'spiderpool-ts-operator')).toEqual({ ok: true, value: 'https://x:1' });
+    expect(enrollUrl({ SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: '10.96.0.50', SPIDERPOOL_TS_OPERATOR_SERVICE_PORT_GRPC: '9443', SPIDERPOOL_TS_OPERATOR_SERVICE_PORT_ENROLL: '9444' }, 'spiderpool-ts-operator')).toEqual({ ok: true, value: 'https://10.96.0.50:9444' });
+    expect(enrollUrl({ SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: '10.96.0.50' }, 'spiderpool-ts-operator')).toEqual({ ok: false, error: expect.stringContaining('SPIDERPOOL_TS_OPERATOR_SERVICE_PORT_ENROLL') });
   });
 });
 

@@ -136,7 +136,12 @@ describe('config/default (kustomize)', () => {
     const env = new Map((c.env ?? []).map((e) => [e.name, e.value]));
     expect(env.get('NODE_NAME')).toBeUndefined(); // from the downward API, not a literal
     expect((c.env ?? []).find((e) => e.name === 'NODE_NAME')).toMatchObject({ valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
-    expect(env.get('SPIDERPOOL_TS_ENROLL_URL')).toMatch(/^https:\/\/spiderpool-ts-operator\.\$\(POD_NAMESPACE\)\.svc:9444$/);
+    // The operator by its Service's ClusterIP variables (no DNS before the node has an IPAM); the
+    // Service must have the two port names install.ts reads.
+    expect(env.get('OPERATOR_SERVICE_NAME')).toBe('spiderpool-ts-operator');
+    expect(env.get('TLS_SERVER_NAME')).toBe('spiderpool-ts-operator.$(POD_NAMESPACE).svc');
+    const svc = find(objs, 'Service', 'spiderpool-ts-operator') as unknown as { spec: { ports: { name: string }[] } };
+    expect(svc.spec.ports.map((p) => p.name)).toEqual(expect.arrayContaining(['grpc', 'enroll']));
     // Where ipam-plugin/src/install.ts looks by default: the host dirs, the template, the CA, the token.
     const mounts = (c.volumeMounts ?? []).map((m) => m.mountPath).sort();
     expect(mounts).toEqual(['/etc/spiderpool-ts/ca', '/etc/spiderpool-ts/cni', '/host/etc/cni/net.d', '/host/opt/cni/bin', '/var/run/secrets/spiderpool-ts']);

@@ -149,7 +149,7 @@ test('the operator runs, the installer enrolls a node, and Allocate works with o
   writeFileSync(caFile, caPem);
 
   // The installer itself, bundled as the image runs it, against a fake host root: copy, enroll, CNI
-  // config from the shipped template; the operator endpoint from the kubelet's Service variables.
+  // config from the shipped template; /enroll and the gRPC endpoint from the kubelet's Service variables.
   const host = join(dir, 'host');
   const certDir = join(host, 'etc', 'cni', 'net.d', 'spiderpool-ts');
   const template = join(dir, 'conflist.template');
@@ -164,10 +164,10 @@ test('the operator runs, the installer enrolls a node, and Allocate works with o
       env: {
         PATH: process.env.PATH,
         NODE_NAME: t.node,
-        SPIDERPOOL_TS_ENROLL_URL: `https://127.0.0.1:${enrollPort}`,
         TLS_SERVER_NAME: serverName,
         SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: '127.0.0.1',
         SPIDERPOOL_TS_OPERATOR_SERVICE_PORT_GRPC: String(grpcPort),
+        SPIDERPOOL_TS_OPERATOR_SERVICE_PORT_ENROLL: String(enrollPort),
         ENROLL_TOKEN_FILE: tokenFile,
         ENROLL_CA_FILE: caFile,
         CERT_DIR: '/etc/cni/net.d/spiderpool-ts',
