@@ -4,7 +4,7 @@
 // duplicate is gone and the pool counts agree the check is clean (exit 0). Scoped to this test's pools
 // and namespace: other tests run on the same cluster.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { jest } from '@jest/globals';
 import { type IPAMBlock, IPAM_API_VERSION, LABEL_BLOCK_POOL, encodeEntry } from '../../../operator/src/api/internal/ipamblock.js';
@@ -20,13 +20,17 @@ jest.setTimeout(240_000);
 const hex = randomBytes(3).toString('hex');
 const poolA = `chk-a-${hex}`;
 const poolB = `chk-b-${hex}`;
+// a /24 of its own per run, so a concurrent run of this file plants no duplicate of ours
+const net = `10.232.${randomInt(0, 256)}`;
+const ip5 = `${net}.5`;
+const ip6 = `${net}.6`;
 let env: Env;
 let scope: string[];
 
 beforeAll(async () => {
   env = await setUp('ipamchk');
-  await createPool(poolA, '10.232.0.0/16', '10.232.1.1-10.232.1.50');
-  await createPool(poolB, '10.232.0.0/16', '10.232.2.1-10.232.2.50');
+  await createPool(poolA, '10.232.0.0/16', `${net}.1-${net}.50`);
+  await createPool(poolB, '10.233.0.0/16', `${net.replace('10.232.', '10.233.')}.1-${net.replace('10.232.', '10.233.')}.50`);
   scope = ['--pool', poolA, '--pool', poolB, '--namespace', env.ns];
 }, 10 * 60_000);
 
@@ -67,10 +71,10 @@ it('reports a planted leak and duplicate, releases the leak with --release --yes
   const pods = await createPods(env, 'dup', 2, poolA);
   const [uidA, uidB] = [pods.get('dup-0')!, pods.get('dup-1')!];
   const ghost = `ghost-${hex}`;
-  // pool A: 10.232.1.5 for dup-0, 10.232.1.6 for a pod that does not exist (the leak);
-  // pool B: 10.232.1.5 again, for dup-1 (the duplicate: B's block records an address of A's range)
-  const a = block(poolA, '10.232.1.5', { 5: { uid: uidA, pod: `${env.ns}/dup-0`, seq: 1 } });
-  const b = block(poolB, '10.232.1.5', { 5: { uid: uidB, pod: `${env.ns}/dup-1`, seq: 1 } });
+  // pool A: .5 for dup-0, .6 for a pod that does not exist (the leak);
+  // pool B: .5 again, for dup-1 (the duplicate: B's block records an address of A's range)
+  const a = block(poolA, ip5, { 5: { uid: uidA, pod: `${env.ns}/dup-0`, seq: 1 } });
+  const b = block(poolB, ip5, { 5: { uid: uidB, pod: `${env.ns}/dup-1`, seq: 1 } });
   await kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [a, b] }) });
 
   // The leak is planted right before each step that needs it: an operator another test runs on this
@@ -93,9 +97,9 @@ it('reports a planted leak and duplicate, releases the leak with --release --yes
   const first = await withLeak('the first check', () => check(['--json', ...scope]), (r) => hasLeak(findingsOf(r.out)));
   expect(first.code).toBe(1);
   const findings = findingsOf(first.out);
-  expect(findings).toContainEqual(expect.objectContaining({ kind: 'leak', reason: 'pod-deleted', record: expect.objectContaining({ ip: '10.232.1.6', pool: poolA, uid: ghost, seq: 2 }) }));
+  expect(findings).toContainEqual(expect.objectContaining({ kind: 'leak', reason: 'pod-deleted', record: expect.objectContaining({ ip: ip6, pool: poolA, uid: ghost, seq: 2 }) }));
   const dup = findings.find((f) => f.kind === 'duplicate-record');
-  expect(dup).toMatchObject({ ip: '10.232.1.5' });
+  expect(dup).toMatchObject({ ip: ip5 });
   expect(dup?.kind === 'duplicate-record' && dup.records.map((r) => r.pool).sort()).toEqual([poolA, poolB].sort());
   // the live pods' records are not leaks
   expect(findings.filter((f) => f.kind === 'leak')).toHaveLength(1);
@@ -110,7 +114,7 @@ it('reports a planted leak and duplicate, releases the leak with --release --yes
     );
   });
   expect(script.code).toBe(1);
-  expect(script.out).toContain(`duplicate record: 10.232.1.5 recorded by`);
+  expect(script.out).toContain(`duplicate record: ${ip5} recorded by`);
   expect(script.out).toMatch(/\d+ finding\(s\): /);
 
   // a declined prompt releases nothing
@@ -119,12 +123,12 @@ it('reports a planted leak and duplicate, releases the leak with --release --yes
   expect(declined.err).toContain('nothing released');
 
   // --release --yes: the leak goes (CAS on uid + seq); the duplicate stays, so still exit 1
-  const released = await withLeak('--release --yes', () => check(['--release', '--yes', ...scope]), (r) => r.out.includes('released 10.232.1.6'));
-  expect(released.out).toContain(`released 10.232.1.6 of pool ${poolA} (pod ${env.ns}/ghost-0 uid ${ghost} seq 2)`);
+  const released = await withLeak('--release --yes', () => check(['--release', '--yes', ...scope]), (r) => r.out.includes(`released ${ip6}`));
+  expect(released.out).toContain(`released ${ip6} of pool ${poolA} (pod ${env.ns}/ghost-0 uid ${ghost} seq 2)`);
   expect(released.code).toBe(1);
   const after = await recordedAddresses(env, poolA);
-  expect(after.has('10.232.1.6')).toBe(false);
-  expect(after.get('10.232.1.5')).toBe(uidA);
+  expect(after.has(ip6)).toBe(false);
+  expect(after.get(ip5)).toBe(uidA);
   const again = findingsOf((await check(['--json', ...scope])).out);
   expect(again.filter((f) => f.kind === 'leak')).toEqual([]);
 
