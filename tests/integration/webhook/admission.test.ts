@@ -11,6 +11,7 @@
 // a pool's deletion is held by the finalizer until its IPAMBlocks are empty; the namespace IP quota
 // refuses the allocation past the limit with an IPQuotaExceeded event on the pod.
 import { randomBytes } from 'node:crypto';
+import { type Server, type Socket, connect, createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { jest } from '@jest/globals';
 import { AdmissionregistrationV1Api, ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
@@ -47,8 +48,12 @@ const allocPool = `wh-alloc-${id}`;
 const subnetName = `wh-sn-${id}`;
 const subnetPool = `wh-snp-${id}`;
 const quotaPool = `wh-quota-${id}`;
-const allPools = [...overlapping, allocPool, subnetPool, quotaPool, `wh-out-${id}`];
 const allSubnets = [subnetName, `wh-sn2-${id}`];
+/** Pools of the two-replica test: their own label, seen only by the two replicas' configuration. */
+const REPLICA_LABEL = 'spiderpool-ts.io/webhook-replicas-test';
+const replicaPools = Array.from({ length: 20 }, (_, i) => `wh-rep-${id}-${i}`);
+const replicaConfig = `${configName}-replicas`;
+const allPools = [...overlapping, allocPool, subnetPool, quotaPool, `wh-out-${id}`, ...replicaPools];
 
 let kcNs: Awaited<ReturnType<typeof createTestNamespace>>;
 let log: Logger;
@@ -57,6 +62,7 @@ let webhook: Webhook;
 let mgr: Manager;
 let custom: CustomObjectsApi;
 let core: CoreV1Api;
+const replicaStops: (() => Promise<void>)[] = [];
 
 const api = { group: 'spiderpool.spidernet.io', version: 'v2beta1' };
 const poolBody = (name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}) => ({
@@ -187,6 +193,9 @@ beforeAll(async () => {
 afterAll(async () => {
   // First of all: no configuration of ours may outlive the run (failurePolicy Fail on a dead URL).
   await deleteConfigurations();
+  await kcNs.kc.makeApiClient(AdmissionregistrationV1Api).deleteValidatingWebhookConfiguration({ name: replicaConfig }).catch(() => undefined);
+  await kubectl(['delete', 'spiderippool', '-l', `${REPLICA_LABEL}=${id}`, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+  for (const stop of replicaStops.reverse()) await stop().catch(() => undefined);
   await webhook?.stop();
   await mgr?.stop();
   for (const p of allPools) {
@@ -338,6 +347,107 @@ describe('admission webhook', () => {
     } finally {
       await stop();
     }
+  });
+});
+
+describe('two webhook replicas', () => {
+  it('behind a round-robin proxy, of 20 mutually overlapping pools exactly one is accepted', async () => {
+    // Two webhooks as two operator replicas: own caches, one CA Secret and one range registry (the
+    // same namespace). A TCP proxy hands each new connection from the apiserver to the next replica,
+    // so concurrent admissions are decided by different processes' code paths at once.
+    const scope = { labelSelector: `${REPLICA_LABEL}=${id}` };
+    const ports: number[] = [];
+    for (const r of [0, 1]) {
+      const rlog = log.child({ replica: r });
+      const pools = newPoolInformer(kcNs.kc, rlog, scope);
+      const subnets = newSubnetInformer(kcNs.kc, rlog, scope);
+      const blocks = newBlockInformer(kcNs.kc, rlog, { labelSelector: `${LABEL_BLOCK_POOL} in (${replicaPools.map(poolLabelValue).join(',')})` });
+      const m = new Manager({ log: rlog, caches: [pools, subnets, blocks], controllers: [] });
+      await m.start();
+      const w = createWebhook({ kc: kcNs.kc, namespace: kcNs.ns, pools, subnets, blocks, san: { dnsNames: [], ipAddresses: ['127.0.0.1'] }, log: rlog });
+      const { port } = await w.start('127.0.0.1', 0);
+      ports.push(port);
+      replicaStops.push(async () => {
+        await w.stop();
+        await m.stop();
+      });
+    }
+    const served = [0, 0];
+    let next = 0;
+    const open = new Set<Socket>();
+    const proxy: Server = createServer((client: Socket) => {
+      const r = next++ % 2;
+      served[r]!++;
+      const upstream = connect(ports[r]!, '127.0.0.1');
+      open.add(client).add(upstream);
+      client.pipe(upstream).pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', close);
+      upstream.on('error', close);
+    });
+    await new Promise<void>((res) => proxy.listen(0, '127.0.0.1', () => res()));
+    // The apiserver keeps its connections alive: close them, or close() waits for them forever.
+    replicaStops.push(
+      () =>
+        new Promise<void>((res) => {
+          proxy.close(() => res());
+          for (const sock of open) sock.destroy();
+        }),
+    );
+    const proxyPort = (proxy.address() as { port: number }).port;
+
+    const caPem = (await core.readNamespacedSecret({ namespace: kcNs.ns, name: 'spiderpool-ts-ca' })).data?.['ca.crt'] ?? '';
+    await kcNs.kc.makeApiClient(AdmissionregistrationV1Api).createValidatingWebhookConfiguration({
+      body: {
+        metadata: { name: replicaConfig },
+        webhooks: [
+          {
+            name: `pools.${id}.replicas.spiderpool-ts.io`,
+            clientConfig: { url: `https://127.0.0.1:${proxyPort}${WEBHOOK_PATHS.validatePool}`, caBundle: caPem },
+            rules: [{ apiGroups: [api.group], apiVersions: [api.version], resources: ['spiderippools'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' }],
+            objectSelector: { matchLabels: { [REPLICA_LABEL]: id } },
+            sideEffects: 'NoneOnDryRun',
+            admissionReviewVersions: ['v1'],
+            failurePolicy: 'Fail',
+            timeoutSeconds: 15,
+          },
+        ],
+      },
+    });
+    const body = (name: string, ips: string[]) => ({
+      apiVersion: 'spiderpool.spidernet.io/v2beta1',
+      kind: 'SpiderIPPool',
+      metadata: { name, labels: { [REPLICA_LABEL]: id } as Record<string, string> },
+      spec: { subnet: '10.213.3.0/24', ips },
+    });
+    await waitFor(
+      'the replicas configuration in effect',
+      async () => {
+        // Refused only by our webhook: it names a SpiderSubnet that does not exist.
+        const probe = body(`wh-rep-probe-${id}`, ['10.213.3.1']);
+        probe.metadata.labels[LABEL_IPPOOL_OWNER_SPIDER_SUBNET] = `missing-${id}`;
+        const out = await kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], { input: JSON.stringify(probe) }).then(
+          () => 'accepted',
+          (e: unknown) => String(e),
+        );
+        return { ok: out.includes(`SpiderSubnet missing-${id}, which does not exist`), detail: out.slice(0, 300) };
+      },
+      60_000,
+      500,
+    );
+
+    const results = await Promise.allSettled(replicaPools.map((name, i) => custom.createClusterCustomObject({ ...api, plural: 'spiderippools', body: body(name, [`10.213.3.${10 + i}-10.213.3.${100 + i}`]) })));
+    const accepted = results.filter((r) => r.status === 'fulfilled').length;
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [refusal(r.reason)] : []));
+    process.stdout.write(`two replicas: ${accepted} accepted, ${refused.length} refused; proxy connections per replica: ${served.join(', ')}\n`);
+    expect(accepted).toBe(1);
+    for (const m of refused) expect(m).toMatch(/spec\.ips\[0\]: .* already belong\(s\) to SpiderIPPool wh-rep-/);
+    expect(served.every((n) => n > 0)).toBe(true);
+    const names = (await kubectl(['get', 'spiderippools', '-l', `${REPLICA_LABEL}=${id}`, '-o', 'name'])).trim().split('\n').filter(Boolean);
+    expect(names).toHaveLength(1);
   });
 });
 
