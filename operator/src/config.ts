@@ -125,7 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
   const operatorCA = tlsMode === 'operator-ca';
   const commaList = (name: string, fallback: string): string[] => (env[name]?.trim() || fallback).split(',').map((s) => s.trim()).filter(Boolean);
   const grpcPort = int('GRPC_PORT', 9443, 1, 65535);
-  const advertise = env.GRPC_ADVERTISE_ADDRESS?.trim() || (env.POD_IP?.trim() ? `${env.POD_IP.trim()}:${grpcPort}` : '');
+  // An IPv6 pod IP (single-stack v6 clusters) needs brackets to be host:port.
+  const podIP = env.POD_IP?.trim() ?? '';
+  const advertise = env.GRPC_ADVERTISE_ADDRESS?.trim() || (podIP ? `${isIP(podIP) === 6 ? `[${podIP}]` : podIP}:${grpcPort}` : '');
   if (!advertise) problems.push('GRPC_ADVERTISE_ADDRESS (or POD_IP) is required: followers name the leader by it');
   else if (!/^[^\s@]+:\d{1,5}$/.test(advertise)) problems.push(`GRPC_ADVERTISE_ADDRESS=${JSON.stringify(advertise)}: expected host:port`);
   const config: OperatorConfig = {

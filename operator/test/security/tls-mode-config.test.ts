@@ -41,3 +41,10 @@ describe('TLS_MODE', () => {
     expect(problems(base)).toEqual(['TLS_CERT_FILE is required', 'TLS_KEY_FILE is required', 'CLIENT_CA_FILE is required']);
   });
 });
+
+describe('advertise address from POD_IP', () => {
+  it('an IPv6 pod IP is bracketed (host network on a v6-only cluster)', () => {
+    expect(loadConfig({ ...base, POD_IP: 'fd00::7', TLS_MODE: 'operator-ca', SERVER_DNS_NAMES: 'a.svc' }).advertiseAddress).toBe('[fd00::7]:9443');
+    expect(loadConfig({ ...base, TLS_MODE: 'operator-ca', SERVER_DNS_NAMES: 'a.svc' }).advertiseAddress).toBe('10.0.0.7:9443');
+  });
+});
