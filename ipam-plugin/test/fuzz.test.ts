@@ -36,7 +36,7 @@ beforeAll(async () => {
     allocate: (_c, cb) => cb(null, { ips: [{ version: 4, address: '198.18.40.10/24', gateway: '198.18.40.1', pool: 'fuzz-v4', vlan: 0 }], routes: [{ dst: '0.0.0.0/0', gw: '198.18.40.1' }], dns: undefined }),
     release: (_c, cb) => cb(null, { released: [] }),
     check: (_c, cb) => cb(null, { ips: [{ version: 4, address: '198.18.40.10/24', gateway: '198.18.40.1', pool: 'fuzz-v4', vlan: 0 }] }),
-    gc: (_c, cb) => cb(null, { released: [] }),
+    gC: (_c, cb) => cb(null, { released: [] }),
     status: (_c, cb) => cb(null, { ready: true, message: '' }),
   });
 });
