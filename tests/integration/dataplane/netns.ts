@@ -17,8 +17,20 @@ export function sh(cmd: string, args: readonly string[], timeoutMs = 30_000): Pr
 /** `ip -n <ns> …` */
 export const ipn = (ns: string, ...args: string[]): Promise<string> => sh('ip', ['-n', ns, ...args]);
 
-/** sysctl inside a namespace (`ip netns exec <ns> sysctl -qw k=v …`). */
-export const sysctl = (ns: string, ...kv: string[]): Promise<string> => sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', ...kv]);
+/**
+ * sysctl k=v … inside a namespace, written to /proc/sys directly (net.* there is per namespace; no
+ * dependency on procps's sysctl binary, which a minimal CI image may lack).
+ */
+export function sysctl(ns: string, ...kv: string[]): Promise<string> {
+  const script = kv
+    .map((pair) => {
+      const [key, value] = pair.split('=') as [string, string];
+      if (!/^[\w.]+$/.test(key) || !/^\w+$/.test(value)) throw new Error(`sysctl: unexpected ${pair}`);
+      return `echo ${value} > /proc/sys/${key.replaceAll('.', '/')}`;
+    })
+    .join(' && ');
+  return sh('ip', ['netns', 'exec', ns, 'sh', '-c', script]);
+}
 
 /**
  * The sysctls every namespace of ours gets before any interface exists in it: IPv6 duplicate address
