@@ -5,7 +5,7 @@
 // main.ts builds one from the environment; tests build several in one process.
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Namespace, type V1Node } from '@kubernetes/client-node';
 import { DEFAULT_GC_CONFIG, type OperatorConfig, leaderAddress, leaseIdentity } from './config.js';
-import { newBlockInformer, newEndpointInformer, newPodInformer, newPoolInformer, newReservedIPInformer } from './controllers/informers.js';
+import { newBlockInformer, newEndpointInformer, newPodInformer, newPoolInformer, newReservedIPInformer, newSubnetInformer } from './controllers/informers.js';
 import { createAutoPools } from './controllers/autopool/index.js';
 import { KubePoolStatusWriter, newIPPoolStatusController } from './controllers/ippool-status.js';
 import { KubeEndpointWriter, apiParentLookup, newSpiderEndpointController } from './controllers/spiderendpoint.js';
@@ -25,7 +25,7 @@ import { type GrpcServerOptions, IpamGrpcServer } from './service/grpc-server.js
 import { podReleaseController } from './service/pod-release.js';
 import { NamespaceQuota } from './service/namespace-quota.js';
 import { quotaEventRecorder } from './service/quota-events.js';
-import { createWebhook, newSubnetInformer } from './webhook/index.js';
+import { createWebhook } from './webhook/index.js';
 
 export interface Operator {
   manager: Manager;
@@ -53,7 +53,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   // Only the derived views read these caches; the allocator rebuilds from a fresh list of blocks.
   const blocks = newBlockInformer(kc, log);
   const endpoints = newEndpointInformer(kc, log);
-  // Namespace IP quota (pools belong to subnets) and admission (subnet overlap) read SpiderSubnets.
+  // Namespace IP quota (pools belong to subnets), admission (subnet overlap) and auto pools read SpiderSubnets: one cache.
   const subnets = newSubnetInformer(kc, log);
 
   const io = new KubeBlockIO(kc);
@@ -92,7 +92,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   const podRelease = gc?.controller ?? podReleaseController({ service, pods, log });
   const term = allocatorTermController({ service, io, committer, pools, reservedIPs, log, afterRebuild: (state) => state.podKeys().forEach((k) => podRelease.enqueue(k)) });
   // Workloads annotated with ipam.spidernet.io/subnet(s) get auto pools carved from SpiderSubnets.
-  const autoPools = createAutoPools({ kc, pools, reservedIPs, service, defaultFlexibleIPNumber: config.autoPool?.defaultFlexibleIPNumber ?? 1, log });
+  const autoPools = createAutoPools({ kc, pools, reservedIPs, subnets, service, defaultFlexibleIPNumber: config.autoPool?.defaultFlexibleIPNumber ?? 1, log });
   // Off unless the config turns it on (loadConfig does by default; configs built in code opt in).
   const autoPoolControllers = config.autoPool?.enabled === true ? autoPools.controllers : [];
   const poolStatus = newIPPoolStatusController({ pools, blocks, reservedIPs, writer: new KubePoolStatusWriter(kc), log });

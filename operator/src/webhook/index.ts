@@ -1,11 +1,11 @@
 // The admission webhook assembled (ADR 0007): TLS from the operator's CA, the range registry in the
 // operator's namespace, handlers over the pool and subnet caches, and the pool-finalizer controller.
-// operator.ts builds one when WEBHOOK_PORT is set; the integration tests build one over scoped caches.
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import { GROUP, PLURALS, VERSION, type SpiderSubnet } from '../api/v2beta1/types.js';
-import type { BlockObject, InformerScope, PoolObject } from '../controllers/informers.js';
+// operator.ts always builds one (the finalizer controller) and serves it when WEBHOOK_PORT is set; the
+// integration tests build them over scoped caches.
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { BlockObject, PoolObject, SubnetObject } from '../controllers/informers.js';
 import type { Controller } from '../framework/controller.js';
-import { Informer } from '../framework/informer.js';
+import type { Informer } from '../framework/informer.js';
 import type { Logger } from '../framework/logger.js';
 import { type WebhookTLS, injectCABundle, webhookTLS } from './certs.js';
 import { apiHeldInPool, liveView } from './pool-admission.js';
@@ -14,20 +14,6 @@ import { RANGE_REGISTRY_CONFIGMAP, RangeRegistry, configMapRegistryStore } from 
 import { WebhookServer } from './server.js';
 
 export { WEBHOOK_PATHS } from './server.js';
-
-export type SubnetObject = SpiderSubnet & KubernetesObject;
-
-export function newSubnetInformer(kc: KubeConfig, log: Logger, scope?: InformerScope): Informer<SubnetObject> {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  return new Informer<SubnetObject>({
-    ...(scope?.labelSelector ? { labelSelector: scope.labelSelector } : {}),
-    name: PLURALS.SpiderSubnet,
-    kubeConfig: kc,
-    path: `/apis/${GROUP}/${VERSION}/${PLURALS.SpiderSubnet}`,
-    list: (o) => api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURALS.SpiderSubnet, ...o }) as Promise<KubernetesListObject<SubnetObject>>,
-    log,
-  });
-}
 
 export interface WebhookOptions {
   kc: KubeConfig;

@@ -17,7 +17,7 @@ import { jest } from '@jest/globals';
 import { AdmissionregistrationV1Api, ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { LABEL_BLOCK_POOL } from '../../../operator/src/api/internal/ipamblock.js';
 import { LABEL_IPPOOL_OWNER_SPIDER_SUBNET, SPIDER_FINALIZER } from '../../../operator/src/api/v2beta1/constants.js';
-import { newBlockInformer, newPoolInformer, newReservedIPInformer } from '../../../operator/src/controllers/informers.js';
+import { newBlockInformer, newPoolInformer, newReservedIPInformer, newSubnetInformer } from '../../../operator/src/controllers/informers.js';
 import { Informer } from '../../../operator/src/framework/informer.js';
 import { createLogger, type Logger } from '../../../operator/src/framework/logger.js';
 import { Manager } from '../../../operator/src/framework/manager.js';
@@ -31,7 +31,7 @@ import { informerClusterView } from '../../../operator/src/service/cluster-view.
 import { ANNO_NS_IP_QUOTA, NamespaceQuota } from '../../../operator/src/service/namespace-quota.js';
 import { QUOTA_EVENT_REASON, quotaEventRecorder } from '../../../operator/src/service/quota-events.js';
 import { rebuildState } from '../../../operator/src/service/rebuild.js';
-import { WEBHOOK_PATHS, type Webhook, createWebhook, newSubnetInformer } from '../../../operator/src/webhook/index.js';
+import { WEBHOOK_PATHS, type Webhook, createWebhook } from '../../../operator/src/webhook/index.js';
 import { kubectl } from '../../support/cluster.js';
 import { createTestNamespace } from '../../support/test-namespace.js';
 import { createPod, writeBlock } from '../controllers/env.js';
