@@ -29,6 +29,7 @@ let ipam: IpamPods | undefined;
 const progress = (m: string) => process.stderr.write(`[bench:net] ${m}\n`);
 
 let cleaning: Promise<void> | undefined;
+let interrupted = false;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     killServers();
@@ -40,6 +41,7 @@ function cleanup(): Promise<void> {
 }
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
+    interrupted = true;
     progress(`${sig}: cleaning up`);
     void cleanup().finally(() => process.exit(130));
   });
@@ -82,7 +84,8 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (e) {
-  progress(`failed: ${(e as Error).stack ?? String(e)}`);
+  // An interrupt kills the servers under a running client: that error is the interrupt's, not news.
+  if (!interrupted) progress(`failed: ${(e as Error).stack ?? String(e)}`);
   process.exitCode = 1;
 } finally {
   await cleanup();
