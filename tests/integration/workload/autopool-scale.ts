@@ -8,6 +8,7 @@
 // full (free 0), D×R distinct pod addresses, each inside its own Deployment's pool.
 //
 //   npm run scale:autopool -- [--deployments 100] [--replicas 10] [--concurrency 32] [--keep]
+//   npm run scale:autopool -- --running [--nodes 10] ...   (pods started by simulated nodes: autopool-scale-running.ts)
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -29,6 +30,9 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     timeout: { type: 'string', default: '900' },
     keep: { type: 'boolean', default: false },
+    // With --running: the operator process and --nodes simulated nodes with the shim start the pods.
+    running: { type: 'boolean', default: false },
+    nodes: { type: 'string', default: '10' },
   },
 });
 const D = Number(values.deployments);
@@ -195,7 +199,7 @@ async function main(): Promise<number> {
   return failures === 0 ? 0 : 1;
 }
 
-main().then(
+(values.running ? import('./autopool-scale-running.js').then((m) => m.runScale()) : main()).then(
   (code) => process.exit(code),
   (e: unknown) => {
     process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
