@@ -28,6 +28,7 @@ import { listAllSandboxes } from '../tests/nodesim/sandboxes.js';
 import { buildShimInto, freePort, operatorEnv, SHIM, startNodeRelay, startOperatorRelay, writePki, writeShimConflist } from '../tests/integration/helpers/ipam-stack.js';
 import { NodesimProcess } from '../tests/integration/helpers/nodesim-process.js';
 import { OperatorProcess, tail } from '../tests/integration/helpers/operator-process.js';
+import { metricsExcerpt } from '../tests/integration/metrics/excerpt.js';
 import { waitFor, type Probe } from '../tests/integration/helpers/wait.js';
 import { ensureCluster, isClusterReady, kubectl, kubeconfigPath, repoRoot } from '../tests/support/cluster.js';
 
@@ -239,9 +240,19 @@ async function main(): Promise<void> {
   recordPids();
   await operatorStart;
   relayServer = await startOperatorRelay(opSocket, grpcPort);
-  const holder = (await kubectl(['get', 'lease', 'spiderpool-ts-operator', '-n', NS, '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
   // The Lease identity is <pod>@<gRPC advertise address> (where followers and shims find the leader).
   const me = `demo-operator@127.0.0.1:${grpcPort}`;
+  // /readyz is 200 for a healthy follower too, possibly before the first election round wrote the
+  // Lease: wait (bounded) for the Lease to name us instead of reading it once.
+  const holder = await wait(
+    `Lease ${NS}/spiderpool-ts-operator held by ${me}`,
+    async () => {
+      const h = (await kubectl(['get', 'lease', 'spiderpool-ts-operator', '-n', NS, '--ignore-not-found', '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
+      return { ok: h === me, value: h, detail: h || '(no Lease yet)' };
+    },
+    30_000,
+    250,
+  ).catch(() => '');
   show(`/readyz 200 on :${healthPort}, gRPC (mTLS) on 127.0.0.1:${grpcPort}\nLease ${NS}/spiderpool-ts-operator held by ${holder || '(nobody)'}: ${holder === me ? 'leading' : 'NOT leading'}`);
   if (holder !== me) throw new Error(`the operator does not hold its Lease (holder: ${holder || 'none'}) ${logHint}`);
 
@@ -278,6 +289,8 @@ async function main(): Promise<void> {
   );
   show(await kubectl(['get', 'nodes', '-l', `${LABEL}=true`, '-o', 'wide']));
 
+  // A first /metrics sample before the rollout: the time-to-exhaustion estimate needs a before and an after.
+  await fetch(`http://127.0.0.1:${healthPort}/metrics`);
   step(`a Deployment of ${REPLICAS} replicas annotated ipam.spidernet.io/ippool: {"ipv4":["${POOL}"]}`);
   await kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment) });
   let lastShown = -1;
@@ -323,6 +336,9 @@ async function main(): Promise<void> {
     60_000,
   );
   show(endpoints);
+
+  step(`a few of the operator's metrics (GET http://127.0.0.1:${healthPort}/metrics; reference: docs/metrics.md)`);
+  show(metricsExcerpt(await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text(), POOL));
 
   step('scale to 0: every address goes back to the pool');
   await kubectl(['scale', `deployment/${APP}`, '-n', NS, '--replicas=0']);
