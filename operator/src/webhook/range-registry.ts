@@ -11,6 +11,7 @@
 // the cache and the entry is older than the grace period (by then any accepted object is cached).
 // Objects created while the webhook was not installed are not in the registry; the caller passes
 // them in from its cache, so they still count (without the race guarantee, which needs the webhook).
+import { createHash } from 'node:crypto';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { type FieldError, type Footprint, type HolderKind, footprintFromRanges, footprintRanges } from './footprint.js';
 import { KeyedMutex } from '../service/keyed-mutex.js';
@@ -35,15 +36,26 @@ interface Entry {
   r: string[];
   /** when admitted, RFC 3339 */
   at: string;
+  /** the full name, when the key had to be shortened */
+  n?: string;
 }
 
 const PREFIX: Record<HolderKind, string> = { SpiderIPPool: 'p.', SpiderSubnet: 's.' };
 
-export const registryKey = (kind: HolderKind, name: string): string => PREFIX[kind] + name;
+/** ConfigMap keys are at most 253 characters; object names may be 253 themselves. */
+const MAX_KEY = 253;
 
-function parseKey(key: string): { kind: HolderKind; name: string } | undefined {
-  if (key.startsWith('p.')) return { kind: 'SpiderIPPool', name: key.slice(2) };
-  if (key.startsWith('s.')) return { kind: 'SpiderSubnet', name: key.slice(2) };
+/** `p.<name>` / `s.<name>`; a name too long for that is cut and made unique with a hash (the entry keeps the full name). */
+export function registryKey(kind: HolderKind, name: string): string {
+  const key = PREFIX[kind] + name;
+  if (key.length <= MAX_KEY) return key;
+  const digest = createHash('sha256').update(name).digest('hex').slice(0, 16);
+  return `${PREFIX[kind]}${name.slice(0, MAX_KEY - PREFIX[kind].length - digest.length - 1)}.${digest}`;
+}
+
+function parseKey(key: string, entry: Entry): { kind: HolderKind; name: string } | undefined {
+  if (key.startsWith('p.')) return { kind: 'SpiderIPPool', name: entry.n ?? key.slice(2) };
+  if (key.startsWith('s.')) return { kind: 'SpiderSubnet', name: entry.n ?? key.slice(2) };
   return undefined;
 }
 
@@ -91,7 +103,9 @@ export class RangeRegistry {
         const errors = req.check(others);
         if (errors.length > 0 || req.dryRun) return errors;
         const next = this.pruned(data, key);
-        next[key] = JSON.stringify({ s: req.footprint.subnet, r: footprintRanges(req.footprint), at: this.now().toISOString() } satisfies Entry);
+        const entry: Entry = { s: req.footprint.subnet, r: footprintRanges(req.footprint), at: this.now().toISOString() };
+        if (key !== PREFIX[req.footprint.kind] + req.footprint.name) entry.n = req.footprint.name;
+        next[key] = JSON.stringify(entry);
         if (await this.opts.store.write(next, snap?.resourceVersion)) return [];
       }
       throw new Error(`range registry: lost the write race ${attempts} times in a row; retry`);
@@ -103,8 +117,8 @@ export class RangeRegistry {
     const out: Footprint[] = [];
     for (const [key, text] of Object.entries(data)) {
       if (key === self) continue;
-      const id = parseKey(key);
       const entry = decodeEntry(text);
+      const id = entry && parseKey(key, entry);
       if (id === undefined || entry === undefined) continue;
       const f = footprintFromRanges(id.kind, id.name, entry.s, entry.r);
       if ('addresses' in f) out.push(f);
@@ -123,8 +137,8 @@ export class RangeRegistry {
     const out: Record<string, string> = {};
     for (const [key, text] of Object.entries(data)) {
       if (key === self) continue;
-      const id = parseKey(key);
       const entry = decodeEntry(text);
+      const id = entry && parseKey(key, entry);
       if (id !== undefined && entry !== undefined && !this.opts.live.exists(id.kind, id.name) && Date.parse(entry.at) < cutoff) continue;
       out[key] = text;
     }
@@ -135,7 +149,7 @@ export class RangeRegistry {
 function decodeEntry(text: string): Entry | undefined {
   try {
     const e = JSON.parse(text) as Entry;
-    return typeof e.s === 'string' && Array.isArray(e.r) && typeof e.at === 'string' ? e : undefined;
+    return typeof e.s === 'string' && Array.isArray(e.r) && typeof e.at === 'string' && (e.n === undefined || typeof e.n === 'string') ? e : undefined;
   } catch {
     return undefined;
   }

@@ -144,6 +144,19 @@ describe('RangeRegistry', () => {
     expect(await admitPool(r, pool('x', ['10.9.0.1']), ['10.9.0.1'])).toEqual([]);
   });
 
+  it('keys a 253-character name within the ConfigMap key limit and still finds it by name', async () => {
+    const store = memoryStore();
+    const r = new RangeRegistry({ store, live: noLive });
+    const long = `p${'x'.repeat(252)}`;
+    expect(await admitPool(r, pool(long, ['10.9.0.1']), ['10.9.0.1'])).toEqual([]);
+    const [key] = Object.keys(store.data());
+    expect(key!.length).toBeLessThanOrEqual(253);
+    // Its own update is not refused by its own entry; another pool is, and is told the full name.
+    expect(await admitPool(r, pool(long, ['10.9.0.1-10.9.0.2']), ['10.9.0.1-10.9.0.2'])).toEqual([]);
+    expect(Object.keys(store.data())).toEqual([key]);
+    expect((await admitPool(r, pool('other', ['10.9.0.2']), ['10.9.0.2']))[0]!.message).toContain(`SpiderIPPool ${long}`);
+  });
+
   it('gives up with an error after losing the write race too often', async () => {
     const store: RegistryStore = { read: async () => ({ data: {}, resourceVersion: '1' }), write: async () => false };
     const r = new RangeRegistry({ store, live: noLive, maxAttempts: 3 });
