@@ -25,6 +25,9 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
  *                                                                    CNI 11 (try again later), leader named
  *   UNAVAILABLE          "not-ready"             -                   leader still rebuilding state; CNI 11
  *   RESOURCE_EXHAUSTED   "pool-exhausted"        pool=<name>         no free address in any candidate pool
+ *   RESOURCE_EXHAUSTED   "quota-exceeded"        namespace, subnet,  the namespace is at its IP quota
+ *                                                limit               (Namespace annotation ipam.spiderpool-ts.io/ip-quota)
+ *   FAILED_PRECONDITION  "quota-exceeded"        namespace           that annotation is malformed
  *   INVALID_ARGUMENT     "invalid-argument"      field=<proto field> a request field is missing/malformed
  *   FAILED_PRECONDITION  "pod-not-on-node"       node=<pod's node>   caller's node is not the pod's node
  *   FAILED_PRECONDITION  "no-candidate-pool"     -                   no pool matches the pod (annotation,
