@@ -11,7 +11,7 @@
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import type { Route } from '../../../operator/src/api/v2beta1/types.js';
@@ -100,7 +100,7 @@ export class IpamPods {
     this.core = kc.makeApiClient(CoreV1Api);
     await applyIpamBlockCrd();
     this.log('building the shim');
-    buildShimInto(this.cniBin);
+    await this.buildShim();
     await writePki(this.certDir, { caName: `spiderpool-ts dataplane CA ${o.run}`, dnsName: 'spiderpool-ts-operator.dataplane', nodes: o.nodes.map((n) => n.name) });
 
     await this.core.createNamespace({ body: { metadata: { name: this.namespace } } });
@@ -126,6 +126,25 @@ export class IpamPods {
     const sock = join(o.work, 'operator.sock');
     this.relayServer = await startOperatorRelay(sock, grpcPort);
     for (const n of o.nodes) this.relays.push(await startInNetns(n.ns, ['relay', '127.0.0.1', String(RELAY_PORT), sock], join(o.work, `relay-${n.name}.log`)));
+  }
+
+  /**
+   * The shim built and copied into our CNI dir. Two builds at once (another test or bench in the same
+   * tree) clear each other's ipam-plugin/dist; the copy is ours once made, so a failed attempt is
+   * simply retried after a pause.
+   */
+  private async buildShim(attempts = 4): Promise<void> {
+    for (let i = 1; ; i++) {
+      try {
+        rmSync(this.cniBin, { recursive: true, force: true });
+        buildShimInto(this.cniBin);
+        return;
+      } catch (e) {
+        if (i >= attempts) throw e;
+        this.log(`shim build attempt ${i} failed (a concurrent build?): retrying`);
+        await new Promise((r) => setTimeout(r, 2000 + Math.random() * 3000));
+      }
+    }
   }
 
   private conflist(node: NodeDef): NetworkConfigList {
