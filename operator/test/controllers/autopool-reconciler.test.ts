@@ -2,7 +2,7 @@
 // follow the writes when told to, an allocator usage view): carving from the ledger, the two-step
 // shrink that never gives back an address in use, reclaim, and concurrent carvings on one subnet.
 import { Writable } from 'node:stream';
-import type { SpiderIPPool, SpiderSubnet } from '../../src/api/v2beta1/types.js';
+import type { SpiderIPPool } from '../../src/api/v2beta1/types.js';
 import { type AutoPoolIO, ConflictError, type PoolObject, type SubnetObject } from '../../src/controllers/autopool/kube-io.js';
 import type { PoolUsage } from '../../src/controllers/autopool/pool-usage.js';
 import { AutoPoolReconciler } from '../../src/controllers/autopool/reconciler.js';
@@ -119,7 +119,7 @@ function setup(reserved: string[] = []) {
   const subnetCache = new FakeCache<SubnetObject>();
   const deployments = new FakeCache<object & { metadata: { name: string; namespace: string } }>();
   const api = new FakeApi(poolCache, subnetCache);
-  const subnet: SpiderSubnet = {
+  const subnet: SubnetObject = {
     apiVersion: 'spiderpool.spidernet.io/v2beta1',
     kind: 'SpiderSubnet',
     metadata: { name: 'sub', uid: 'sub-uid', resourceVersion: '1' },
