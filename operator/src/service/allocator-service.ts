@@ -30,6 +30,7 @@ import { slotOf } from './block-layout.js';
 import { IpamError, invalidArgument, notReady } from './errors.js';
 import { authorizeNodeForPod } from '../security/peer-identity.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { checkField, requireField } from './request-fields.js';
 import type { NamespaceQuota } from './namespace-quota.js';
 import { type GcMetrics, type RpcMetrics, noopGcMetrics, noopRpcMetrics } from '../metrics/hooks.js';
 import type { Held, PoolState } from './pool-state.js';
@@ -96,9 +97,11 @@ export class AllocatorService {
   }
 
   private async allocateUnmeasured(req: AllocateRequest): Promise<AllocateResponse> {
-    requireFields(req.containerId, 'container_id', req.ifname, 'ifname', req.nodeName, 'node_name');
+    requireAttachment(req);
     const ref = req.pod ?? { namespace: '', name: '', uid: '' };
-    requireFields(ref.namespace, 'pod.namespace', ref.name, 'pod.name', ref.uid, 'pod.uid');
+    requireField(ref.namespace, 'pod.namespace', 'namespace');
+    requireField(ref.name, 'pod.name', 'podName');
+    requireField(ref.uid, 'pod.uid', 'uid');
     const state = this.ready();
     // Fields on every line about this call; a plain object, not log.child(): this is the hot path.
     const about = { namespace: ref.namespace, name: ref.name, ifname: req.ifname, requestId: req.requestId };
@@ -204,7 +207,8 @@ export class AllocatorService {
   }
 
   private async releaseUnmeasured(req: ReleaseRequest): Promise<ReleaseResponse> {
-    requireFields(req.containerId, 'container_id', req.ifname, 'ifname', req.nodeName, 'node_name');
+    requireAttachment(req);
+    checkPodRef(req.pod);
     const state = this.ready();
     const ref = req.pod ?? { namespace: '', name: '', uid: '' };
     const key = ref.uid ? `${ref.uid}/${req.ifname}` : `node:${req.nodeName}/${req.containerId}/${req.ifname}`;
@@ -234,7 +238,8 @@ export class AllocatorService {
   }
 
   async check(req: CheckRequest): Promise<CheckResponse> {
-    requireFields(req.containerId, 'container_id', req.ifname, 'ifname', req.nodeName, 'node_name');
+    requireAttachment(req);
+    checkPodRef(req.pod);
     const state = this.ready();
     const ref = req.pod ?? { namespace: '', name: '', uid: '' };
     const held = this.attachmentHeld(state, req.containerId, req.ifname, req.nodeName, ref);
@@ -245,7 +250,7 @@ export class AllocatorService {
   }
 
   async gc(req: GCRequest): Promise<GCResponse> {
-    requireFields(req.nodeName, 'node_name');
+    requireField(req.nodeName, 'node_name', 'node');
     const state = this.ready();
     const valid = new Set(req.validAttachments.map((a) => `${a.containerId}/${a.ifname}`));
     const cutoff = this.now().getTime() - (this.opts.gcGraceMs ?? 60_000);
@@ -429,8 +434,17 @@ function canonicalAddress(text: string, i: number): string {
   }
 }
 
-function requireFields(...pairs: string[]): void {
-  for (let i = 0; i < pairs.length; i += 2) if (!pairs[i]) throw invalidArgument(pairs[i + 1]!);
+function requireAttachment(req: { containerId: string; ifname: string; nodeName: string }): void {
+  requireField(req.containerId, 'container_id', 'containerId');
+  requireField(req.ifname, 'ifname', 'ifname');
+  requireField(req.nodeName, 'node_name', 'node');
+}
+
+/** Release and Check may come without the pod (a DEL without CNI_ARGS); what is there must be well-formed. */
+function checkPodRef(ref: { namespace: string; name: string; uid: string } | undefined): void {
+  checkField(ref?.namespace, 'pod.namespace', 'namespace');
+  checkField(ref?.name, 'pod.name', 'podName');
+  checkField(ref?.uid, 'pod.uid', 'uid');
 }
 
 /** The pod must be scheduled on the calling node (ADR 0006); one rule, kept in security/. */

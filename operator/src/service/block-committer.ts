@@ -10,7 +10,7 @@
 // batch re-validated against it: an address that someone else now holds fails that one mutation
 // (the caller picks another address), the rest are written. Retries back off with jitter and are
 // bounded; when they run out the batch fails with an error naming the block.
-import { BLOCK_SIZE, IPAM_API_VERSION, LABEL_BLOCK_POOL, decodeEntry, encodeEntry, type BlockEntry, type IPAMBlock } from '../api/internal/ipamblock.js';
+import { BLOCK_SIZE, IPAM_API_VERSION, LABEL_BLOCK_POOL, decodeEntry, encodeEntry, entryProblem, type BlockEntry, type IPAMBlock } from '../api/internal/ipamblock.js';
 import { BlockConflict, type BlockIO } from './block-client.js';
 import { type BlockRef, poolLabelValue } from './block-layout.js';
 import type { CommitterMetrics } from '../metrics/hooks.js';
@@ -98,6 +98,8 @@ export class BlockCommitter {
 
   /** Queues one mutation of `ref`; resolves once a write carrying it succeeded (or it was refused). */
   submit(ref: BlockRef, poolUID: string | undefined, mutation: Mutation): Promise<Outcome> {
+    const problem = mutation.op === 'allocate' ? entryProblem(mutation.entry) : mutation.op === 'update' ? entryProblem({ uid: 'x', pod: 'x', nic: 'x', ...mutation.set }) : undefined;
+    if (problem !== undefined) return Promise.reject(new Error(`IPAMBlock ${ref.name} slot ${mutation.offset}: refusing to record an entry whose ${problem}`));
     const q = this.queue(ref, poolUID);
     return new Promise<Outcome>((resolve, reject) => {
       q.pending.push({ mutation, resolve, reject });

@@ -107,3 +107,17 @@ describe('BlockCommitter', () => {
     expect(again.outcomes[0]).toMatchObject({ ok: true, entry: { uid: 'p1', seq: 1 } });
   });
 });
+
+describe('BlockCommitter refuses entries that would corrupt the block', () => {
+  it('rejects an entry with whitespace in a field alone; the rest of the batch is written', async () => {
+    const io = new MemoryBlockIO();
+    const c = new BlockCommitter(io, { sleep: noSleep });
+    const good = c.submit(ref, 'u1', alloc(1, 'p1'));
+    const bad = c.submit(ref, 'u1', { op: 'allocate', offset: 2, entry: { uid: 'p2', pod: 'ns/p2', nic: 'eth 0' } });
+    await expect(bad).rejects.toThrow(/nic "eth 0" contains whitespace/);
+    await expect(good).resolves.toMatchObject({ ok: true });
+    const block = io.blocks.get(ref.name)!;
+    expect(Object.keys(block.spec.allocations)).toEqual(['1']);
+    expect(Object.values(block.spec.allocations).every((e) => !(decodeEntry(e) instanceof Error))).toBe(true);
+  });
+});

@@ -65,6 +65,19 @@ export interface IPAMBlock {
 
 const ABSENT = '-';
 
+/**
+ * Why `e` cannot be stored (a field empty where required, or holding whitespace that would shift the
+ * space-separated fields), or undefined. The writer checks it per mutation: one bad request must
+ * fail alone, never corrupt a block or the batch it shares a write with.
+ */
+export function entryProblem(e: Omit<BlockEntry, 'seq'>): string | undefined {
+  const required = { uid: e.uid, pod: e.pod, nic: e.nic };
+  for (const [k, v] of Object.entries(required)) if (!v) return `${k} is empty`;
+  const plain = { ...required, cid: e.cid, node: e.node, at: e.at, ok: e.ok };
+  for (const [k, v] of Object.entries(plain)) if (v !== undefined && /\s/.test(v)) return `${k} ${JSON.stringify(v)} contains whitespace`;
+  return undefined;
+}
+
 export function encodeEntry(e: BlockEntry): string {
   const opt = (v: string | undefined) => (v === undefined || v === '' ? ABSENT : v);
   return [e.uid, String(e.seq), e.pod, e.nic, opt(e.cid), opt(e.node), opt(e.at), opt(e.ok), e.net ? encodeURIComponent(e.net) : ABSENT].join(' ');
