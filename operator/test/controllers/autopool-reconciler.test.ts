@@ -236,6 +236,18 @@ describe('auto-pool reconciler', () => {
     expect(t.api.pools.get(kept[0]!)!.metadata.labels?.['ipam.spidernet.io/owner-application-uid']).toBe('uid-b-22222');
   });
 
+  it('follows edits of the subnet gateway and routes', async () => {
+    const t = setup();
+    t.deployments.put(deployment('web', 1, {}) as never);
+    await t.settle(KEY);
+    expect(t.api.pools.get(POOL)!.spec.gateway).toBe('10.0.0.1');
+    const sub = t.api.subnets.get('sub')!;
+    t.api.subnets.set('sub', { ...sub, spec: { ...sub.spec, gateway: '10.0.0.254', routes: [{ dst: '192.168.0.0/16', gw: '10.0.0.254' }] } });
+    t.api.sync();
+    await t.settle(KEY, 2);
+    expect(t.api.pools.get(POOL)!.spec).toMatchObject({ gateway: '10.0.0.254', routes: [{ dst: '192.168.0.0/16', gw: '10.0.0.254' }] });
+  });
+
   it('never gives two workloads carved at once the same addresses', async () => {
     const t = setup();
     const names = Array.from({ length: 8 }, (_, i) => `w${i}`);

@@ -134,7 +134,7 @@ export class AutoPoolReconciler {
 
     // Nothing to do (the common case: a workload status update): the pool is ours, labelled, at its
     // size, and the cached ledger records exactly its addresses. No API call, no subnet lock.
-    if (pool !== undefined && !pool.metadata.deletionTimestamp && Object.entries(labels).every(([k, v]) => labelsOf(pool)[k] === v)) {
+    if (pool !== undefined && !pool.metadata.deletionTimestamp && Object.entries(labels).every(([k, v]) => labelsOf(pool)[k] === v) && !inheritedDrift(pool, subnet)) {
       const cached = cachedLedger(subnet)[name];
       const poolIPs = IPSet.parse(family, pool.spec.ips ?? []);
       if (cached !== undefined && cached.application === applicationRef(app) && poolIPs.count === BigInt(plan.size) && IPSet.parse(family, cached.ips).equals(poolIPs)) return { pool: name };
@@ -201,11 +201,12 @@ export class AutoPoolReconciler {
     const leaving = ledgerIPs.count > size ? ledgerIPs.subtract(poolIPs) : IPSet.empty(family);
     const target = leaving.isEmpty ? ledgerIPs : poolIPs;
     const relabel = Object.entries(labels).some(([k, v]) => labelsOf(pool)[k] !== v);
-    if (relabel || !poolIPs.equals(target)) {
+    const drift = inheritedDrift(pool, subnet);
+    if (relabel || drift || !poolIPs.equals(target)) {
       const adopting = labelsOf(pool)[K.LABEL_IPPOOL_OWNER_APPLICATION_UID] !== app.uid;
       // No resourceVersion precondition: the ledger decides the addresses, and status writes by the
       // pool-status controller would make every precondition stale.
-      await this.o.io.patchPool(name, { metadata: { labels, annotations: autoPoolAnnotations(plan.ipNumber) }, spec: { ips: target.toStrings() } });
+      await this.o.io.patchPool(name, { metadata: { labels, annotations: autoPoolAnnotations(plan.ipNumber) }, spec: { ips: target.toStrings(), ...inherited(subnet) } });
       log.info(adopting ? 'kept auto pool adopted by the new application' : 'auto pool follows the subnet ledger', { ips: target.toStrings(), size: plan.size });
       return { pool: name, requeueAfterMs: 0 };
     }
@@ -281,6 +282,17 @@ export class AutoPoolReconciler {
     }
     return {};
   }
+}
+
+/** What an auto pool takes from its subnet and follows when the subnet's spec is edited (null: removed). */
+function inherited(subnet: SubnetObject): { gateway: string | null; routes: SpiderIPPool['spec']['routes'] | null; vlan: number | null } {
+  return { gateway: subnet.spec.gateway ?? null, routes: subnet.spec.routes?.length ? subnet.spec.routes : null, vlan: subnet.spec.vlan ?? null };
+}
+
+function inheritedDrift(pool: SpiderIPPool, subnet: SubnetObject): boolean {
+  const want = inherited(subnet);
+  const have = { gateway: pool.spec.gateway ?? null, routes: pool.spec.routes?.length ? pool.spec.routes : null, vlan: pool.spec.vlan ?? null };
+  return JSON.stringify(want) !== JSON.stringify(have);
 }
 
 /** The ledger of a cached subnet, decoded once per object version (informer objects are replaced, never mutated). */
