@@ -391,3 +391,21 @@ it('StatefulSet with spec.ordinals.start: the pod of ordinal 3 keeps its address
   }, 60_000, 250);
   expect((await allocateAll(app, 2)).get(`${app}-3`)).toBe(ips.get(`${app}-3`));
 });
+
+it('a Deployment naming a SpiderSubnet that does not exist gets a Warning event saying so', async () => {
+  const app = 'nosubnet';
+  const missing = `missing-${hex}`;
+  await apply({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: app, namespace: env.ns },
+    spec: { replicas: 0, selector: { matchLabels: { app } }, template: { ...podTemplate(app), metadata: { labels: { app }, annotations: { 'ipam.spidernet.io/subnet': JSON.stringify({ ipv4: [missing] }) } } } },
+  });
+  const ev = await waitFor('an AutoPoolFailed event on the Deployment', async () => {
+    const list = await json<{ items: Array<{ reason?: string; message?: string; involvedObject?: { kind?: string; name?: string } }> }>(['get', 'events', '-n', env.ns]);
+    const e = list.items.find((x) => x.reason === 'AutoPoolFailed' && x.involvedObject?.kind === 'Deployment' && x.involvedObject.name === app);
+    return { ok: e !== undefined, value: e!, detail: `${list.items.length} events` };
+  }, 60_000, 500);
+  expect(ev.message).toContain(`SpiderSubnet ${missing}`);
+  expect(await poolsOf('Deployment', app)).toEqual([]);
+});

@@ -11,6 +11,7 @@ import type { AutoPoolIO, PoolObject, SubnetObject } from './kube-io.js';
 import { carvableSet, subnetCounts } from '../../core/subnet/index.js';
 import type { PoolUsage } from './pool-usage.js';
 import { AutoPoolReconciler, applicationKeysOfPool, cachedLedger } from './reconciler.js';
+import type { AutoPoolEvents } from './events.js';
 import type { SubnetLedger } from './subnet-ledger.js';
 import { WORKLOAD_KINDS, type WorkloadInformers, workloadKey } from './workloads.js';
 
@@ -26,6 +27,7 @@ export interface AutoPoolControllerOptions {
   log: Logger;
   workers?: number;
   retryMs?: number;
+  events?: AutoPoolEvents;
   onResult?: ControllerOptions['onResult'];
 }
 

@@ -1,5 +1,6 @@
 // Auto pools: workloads annotated with ipam.spidernet.io/subnet(s) get pools carved from SpiderSubnets.
 export * from './controller.js';
+export * from './events.js';
 export * from './kube-io.js';
 export * from './pool-usage.js';
 export * from './reconciler.js';

@@ -25,6 +25,7 @@ import type { ReconcileContext, ReconcileResult } from '../../framework/controll
 import type { Informer } from '../../framework/informer.js';
 import { type AutoPoolIO, ConflictError, type PoolObject, type SubnetObject } from './kube-io.js';
 import type { PoolUsage } from './pool-usage.js';
+import type { AutoPoolEvents } from './events.js';
 import type { SubnetLedger } from './subnet-ledger.js';
 import { type WorkloadInformers, type WorkloadView, parseWorkloadKey, toWorkloadView } from './workloads.js';
 
@@ -40,6 +41,8 @@ export interface AutoPoolReconcilerOptions {
   defaultFlexibleIPNumber: number;
   /** How soon to look again at a pool that waits (pods still hold addresses, subnet short). */
   retryMs?: number;
+  /** A Warning event on the workload when its pool cannot be made. */
+  events?: AutoPoolEvents;
 }
 
 type Step = { pool?: string; requeueAfterMs?: number };
@@ -86,6 +89,7 @@ export class AutoPoolReconciler {
       if (!r.ok) {
         // Leave existing pools alone: a typo in an edit must not take a running application's addresses.
         ctx.log.warn('auto pool annotations rejected', { error: r.message });
+        this.o.events?.(view.app, r.message);
         return;
       }
       plan = r.plan;
@@ -113,10 +117,13 @@ export class AutoPoolReconciler {
     const subnet = this.o.subnets.get(want.subnetName);
     if (subnet === undefined) {
       ctx.log.warn('SpiderSubnet named by the workload does not exist', { subnet: want.subnetName, ifName: want.ifName });
+      this.o.events?.(app, `SpiderSubnet ${want.subnetName} (ipam.spidernet.io/subnet(s), interface ${want.ifName}) does not exist: create it or name an existing one`);
       return { requeueAfterMs: this.retryMs * 5 };
     }
     if (subnetFamily(subnet.spec) !== want.ipVersion) {
-      ctx.log.warn(`SpiderSubnet ${want.subnetName} is IPv${subnetFamily(subnet.spec)}, but the annotation names it for ipv${want.ipVersion}`, { ifName: want.ifName });
+      const message = `SpiderSubnet ${want.subnetName} is IPv${subnetFamily(subnet.spec)}, but ipam.spidernet.io/subnet(s) names it under "ipv${want.ipVersion}" for interface ${want.ifName}`;
+      ctx.log.warn(message, { ifName: want.ifName });
+      this.o.events?.(app, message);
       return {};
     }
     const candidates = owned.filter((p) => {
@@ -165,7 +172,10 @@ export class AutoPoolReconciler {
       }
     });
     if (outcome === undefined) return { requeueAfterMs: this.retryMs * 5 };
-    if (outcome.error !== undefined) log.warn('auto pool cannot grow', { error: outcome.error });
+    if (outcome.error !== undefined) {
+      log.warn('auto pool cannot grow', { error: outcome.error });
+      this.o.events?.(app, outcome.error);
+    }
     let ips = outcome.ips;
 
     // 2. The pool object follows the ledger.
