@@ -77,7 +77,7 @@ export function markdown(rs: readonly Row[], opts: { rounds: number; latSecs: nu
   return out.join('\n');
 }
 
-/** The targets for the cross-node macvlan path: p50 latency ≤ 1.1× and throughput ≥ 0.95× the baseline. */
+/** The targets for a macvlan path (default: pods across nodes): p50 latency ≤ 1.1× and throughput ≥ 0.95× the baseline. */
 export function targets(rs: readonly Row[], id = 'macvlan-cross-node'): string[] {
   const base = rs.find((r) => r.path.id === BASELINE)!;
   const r = rs.find((x) => x.path.id === id)!;
