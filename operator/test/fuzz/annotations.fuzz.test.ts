@@ -24,6 +24,7 @@ import {
   parseSubnetsAnnotation,
   type AnnotationResult,
 } from '../../src/core/annotations/index.js';
+import { mutateAt } from './mutate.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261121);
@@ -57,27 +58,6 @@ const leaf = fc.oneof(
   fc.jsonValue({ maxDepth: 1 }),
   fc.constantFrom('', ' ', '*', 'eth0', '198.18.0.0/16', '198.18.1.1', '2001:db8::1', '300.0.0.1', '::', '10', '+2', '-1', 'true', 'a'.repeat(400), '\u0000', '\ud800'),
 );
-
-/** The value with one randomly chosen node (object field or array element) replaced or removed. */
-function mutateAt(value: unknown, path: number[], replacement: unknown, remove: boolean): unknown {
-  if (path.length === 0 || value === null || typeof value !== 'object') return replacement;
-  const [step, ...rest] = path as [number, ...number[]];
-  if (Array.isArray(value)) {
-    if (value.length === 0) return [replacement];
-    const i = step % value.length;
-    const copy = [...value];
-    if (remove && rest.length === 0) copy.splice(i, 1);
-    else copy[i] = mutateAt(copy[i], rest, replacement, remove);
-    return copy;
-  }
-  const keys = Object.keys(value);
-  if (keys.length === 0) return { x: replacement };
-  const k = keys[step % keys.length]!;
-  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  if (remove && rest.length === 0) delete copy[k];
-  else copy[k] = mutateAt(copy[k], rest, replacement, remove);
-  return copy;
-}
 
 const input = (key: string): fc.Arbitrary<string> => {
   const random = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), fc.jsonValue({ maxDepth: 3 }).map((j) => JSON.stringify(j)));

@@ -36,6 +36,7 @@ import { kubectl } from '../../support/cluster.js';
 import { createTestNamespace } from '../../support/test-namespace.js';
 import { createPod, writeBlock } from '../controllers/env.js';
 import { freePort } from '../helpers/ipam-stack.js';
+import { registerScopedWebhooks, removeScopedWebhooks } from '../helpers/webhook-stack.js';
 import { waitFor } from '../helpers/wait.js';
 
 jest.setTimeout(180_000);
@@ -98,36 +99,8 @@ async function getPool(name: string): Promise<(KubernetesObject & { spec: { ips?
 }
 
 /** Without caBundle: the webhook writes it at start (certs.ts injectCABundle), as in a real install. */
-async function registerConfigurations(port: number): Promise<void> {
-  const adm = kcNs.kc.makeApiClient(AdmissionregistrationV1Api);
-  const common = (path: string, plural: string, ops: string[]) => ({
-    clientConfig: { url: `https://127.0.0.1:${port}${path}` },
-    rules: [{ apiGroups: [api.group], apiVersions: [api.version], resources: [plural], operations: ops, scope: 'Cluster' }],
-    objectSelector: { matchLabels: { [RUN_LABEL]: id } },
-    sideEffects: 'NoneOnDryRun',
-    admissionReviewVersions: ['v1'],
-    failurePolicy: 'Fail',
-    timeoutSeconds: 15,
-  });
-  await adm.createMutatingWebhookConfiguration({
-    body: { metadata: { name: configName }, webhooks: [{ name: `pools.${id}.mutate.spiderpool-ts.io`, ...common(WEBHOOK_PATHS.mutatePool, 'spiderippools', ['CREATE']), reinvocationPolicy: 'Never' }] },
-  });
-  await adm.createValidatingWebhookConfiguration({
-    body: {
-      metadata: { name: configName },
-      webhooks: [
-        { name: `pools.${id}.validate.spiderpool-ts.io`, ...common(WEBHOOK_PATHS.validatePool, 'spiderippools', ['CREATE', 'UPDATE']) },
-        { name: `subnets.${id}.validate.spiderpool-ts.io`, ...common(WEBHOOK_PATHS.validateSubnet, 'spidersubnets', ['CREATE', 'UPDATE']) },
-      ],
-    },
-  });
-}
-
-async function deleteConfigurations(): Promise<void> {
-  const adm = kcNs.kc.makeApiClient(AdmissionregistrationV1Api);
-  await adm.deleteValidatingWebhookConfiguration({ name: configName }).catch(() => undefined);
-  await adm.deleteMutatingWebhookConfiguration({ name: configName }).catch(() => undefined);
-}
+const registerConfigurations = (port: number) => registerScopedWebhooks(kcNs.kc, { name: configName, tag: id, port, label: { key: RUN_LABEL, value: id } });
+const deleteConfigurations = () => removeScopedWebhooks(kcNs.kc, configName);
 
 beforeAll(async () => {
   kcNs = await createTestNamespace('wh');
