@@ -53,9 +53,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   await ensureCluster({ timeoutMs: 45 * 60_000 });
   progress(`run ${RUN}: building the namespaces, the operator and 4 macvlan pods`);
-  const built = await buildBenchPaths(net, RUN, work, progress);
-  ipam = built.ipam;
-  const paths: BenchPath[] = built.paths;
+  const paths: BenchPath[] = await buildBenchPaths(net, RUN, work, progress, (i) => (ipam = i));
   // One server pair per (namespace, address): two paths may end at the same pod.
   for (const key of new Set(paths.map((p) => `${p.serverNs} ${p.serverIp}`))) {
     const [ns, ip] = key.split(' ') as [string, string];

@@ -24,7 +24,8 @@ export interface BenchPath {
 
 export const BASELINE = 'node-to-node';
 
-export async function buildBenchPaths(net: Netns, run: string, work: string, log: (m: string) => void): Promise<{ paths: BenchPath[]; ipam: IpamPods }> {
+/** `adopt` gets the IpamPods before it starts, so the caller can stop it even if a later step fails. */
+export async function buildBenchPaths(net: Netns, run: string, work: string, log: (m: string) => void, adopt: (ipam: IpamPods) => void): Promise<BenchPath[]> {
   const n1 = await net.add('n1');
   const n2 = await net.add('n2');
   await net.veth(n1, 'eth0', n2, 'eth0');
@@ -64,6 +65,7 @@ export async function buildBenchPaths(net: Netns, run: string, work: string, log
     { name: otherPool, subnet: '198.18.95.0/24', ips: ['198.18.95.10-198.18.95.40'], gateway: '198.18.95.1' },
   ];
   const ipam = new IpamPods({ run, work, nodes, pools, ipv6: false, netns: net, log });
+  adopt(ipam);
   await ipam.start();
   const annotations = { 'ipam.spidernet.io/ippool': JSON.stringify({ ipv4: [pool] }) };
   const p1 = await ipam.addPod('p1', nodes[0]!, annotations);
@@ -78,5 +80,5 @@ export async function buildBenchPaths(net: Netns, run: string, work: string, log
     { id: 'macvlan-cross-subnet', label: 'Spiderpool-ts Pod across subnets based on macvlan (router namespace), across nodes', clientNs: p3.netns, serverNs: p2.netns, serverIp: p2.ipv4! },
     { id: 'veth-bridge', label: 'veth + Linux bridge (overlay-like)', clientNs: ba, serverNs: bb, serverIp: '198.18.94.2' },
   ];
-  return { paths, ipam };
+  return paths;
 }
