@@ -6,16 +6,17 @@
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Namespace, type V1Node } from '@kubernetes/client-node';
 import { DEFAULT_GC_CONFIG, type OperatorConfig, leaderAddress, leaseIdentity } from './config.js';
 import { newBlockInformer, newEndpointInformer, newPodInformer, newPoolInformer, newReservedIPInformer, newSubnetInformer } from './controllers/informers.js';
+import { allocationEventRecorder } from './controllers/allocation-events.js';
 import { createAutoPools } from './controllers/autopool/index.js';
 import { KubePoolStatusWriter, newIPPoolStatusController } from './controllers/ippool-status.js';
 import { KubeEndpointWriter, apiParentLookup, newSpiderEndpointController } from './controllers/spiderendpoint.js';
 import { Informer } from './framework/informer.js';
 import type { Logger } from './framework/logger.js';
 import { Manager } from './framework/manager.js';
-import { OperatorMetrics } from './metrics/operator-metrics.js';
-import { operatorSources } from './metrics/sources.js';
 import { newGarbageCollector } from './gc/gc-controller.js';
 import { apiGcLookup } from './gc/lookup.js';
+import { OperatorMetrics } from './metrics/operator-metrics.js';
+import { operatorSources } from './metrics/sources.js';
 import { AllocatorService } from './service/allocator-service.js';
 import { allocatorTermController } from './service/allocator-term.js';
 import { KubeBlockIO } from './service/block-client.js';
@@ -66,6 +67,8 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
     statefulSetKeepsIPs: config.statefulSetKeepsIPs,
     gcGraceMs: config.gcGraceMs,
     quota: new NamespaceQuota({ namespace: (n) => namespaces.get(n), subnets: () => subnets.list(), onExceeded: quotaEventRecorder(core, log) }),
+    // Warning Events on pods for an exhausted pool / no candidate pool, naming the fix.
+    onAllocationFailure: allocationEventRecorder(core, log),
     metrics: { allocation: metrics.allocation, release: metrics.release, gc: metrics.gc },
     log: log.child({ component: 'allocator' }),
   });

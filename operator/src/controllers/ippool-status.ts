@@ -25,6 +25,7 @@ import {
   poolFamily,
   reservedFamilies,
 } from './informers.js';
+import { mergeConditions, poolConditionFacts, wantedConditions } from './pool-conditions.js';
 
 export const IPPOOL_STATUS_CONTROLLER = 'ippool-status';
 
@@ -201,13 +202,16 @@ export function newIPPoolStatusController(opts: IPPoolStatusControllerOptions): 
     if (d.specError !== undefined) reportOnce(key, d.specError, log, 'pool spec is invalid: totalIPCount and freeIPCount left unset');
     else if (d.blockErrors.length > 0) reportOnce(key, d.blockErrors.join('; '), log, 'unreadable IPAMBlock skipped');
     else reported.delete(key);
-    const patch = statusPatch(pool.status, d.status);
-    if (patch === undefined) return;
+    const counts = statusPatch(pool.status, d.status);
+    // Ready / Exhausted with observedGeneration (pool-conditions.ts); unchanged conditions add nothing.
+    const conditions = mergeConditions(pool.status?.conditions, wantedConditions(poolConditionFacts(pool, d)), new Date());
+    if (counts === undefined && conditions === undefined) return;
+    const patch = { ...counts, ...(conditions ? { conditions } : {}) };
     const since = performance.now() - (lastWrite.get(key) ?? -Infinity);
     if (since < minInterval) return { requeueAfterMs: Math.ceil(minInterval - since) };
     lastWrite.set(key, performance.now());
     await opts.writer.patchStatus(key, patch);
-    log.debug('pool status written', { patch: { ...patch, ...(patch.allocatedIPs ? { allocatedIPs: `(${d.status.allocatedIPCount} entries)` } : {}) } });
+    log.debug('pool status written', { patch: { ...patch, ...(counts?.allocatedIPs ? { allocatedIPs: `(${d.status.allocatedIPCount} entries)` } : {}) } });
   };
 
   const reservedSource: Source = {

@@ -64,6 +64,11 @@ export interface AllocatorServiceOptions {
   metrics?: { allocation: RpcMetrics; release: RpcMetrics; gc: GcMetrics };
   /** Per-namespace IP quota; omitted: no quota is enforced. */
   quota?: NamespaceQuota;
+  /**
+   * Called when an Allocate fails because no pool has a free address or none can serve the pod
+   * (controllers/allocation-events.ts posts the Event). Never on success: it costs nothing there.
+   */
+  onAllocationFailure?: (f: { pod: { namespace: string; name: string; uid: string }; reason: string; message: string; pools: { name: string; used: number | null; total: number | null }[] }) => void;
   log: Logger;
   now?: () => Date;
 }
@@ -93,7 +98,25 @@ export class AllocatorService {
   }
 
   allocate(req: AllocateRequest): Promise<AllocateResponse> {
-    return (this.opts.metrics?.allocation ?? noopRpcMetrics).measure(() => this.allocateUnmeasured(req));
+    const answer = (this.opts.metrics?.allocation ?? noopRpcMetrics).measure(() => this.allocateUnmeasured(req));
+    return this.opts.onAllocationFailure === undefined ? answer : answer.catch((e: unknown) => this.reportFailure(req, e));
+  }
+
+  /** Tells onAllocationFailure about a failure the user can fix (exhausted, no candidate pool); rethrows. */
+  private reportFailure(req: AllocateRequest, e: unknown): never {
+    if (e instanceof IpamError && req.pod && (e.reason === ErrorReason.PoolExhausted || e.reason === ErrorReason.NoCandidatePool)) {
+      const names = e.reason === ErrorReason.PoolExhausted ? (e.metadata.pool ?? '').split(',').filter((n) => n !== '') : [];
+      const pools = names.map((name) => {
+        const c = this.state?.counts(name);
+        return { name, used: c ? Number(c.total - c.free) : null, total: c ? Number(c.total) : null };
+      });
+      try {
+        this.opts.onAllocationFailure?.({ pod: req.pod, reason: e.reason, message: e.message, pools });
+      } catch (err) {
+        this.opts.log.warn('allocation failure hook failed', { namespace: req.pod.namespace, name: req.pod.name, error: err });
+      }
+    }
+    throw e;
   }
 
   private async allocateUnmeasured(req: AllocateRequest): Promise<AllocateResponse> {

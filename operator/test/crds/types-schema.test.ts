@@ -52,6 +52,7 @@ const POOL_STATUS = fields<SpiderIPPoolStatus>({
   allocatedIPCount: ['integer', false],
   totalIPCount: ['integer', false],
   freeIPCount: ['integer', false],
+  conditions: ['array', false],
 });
 const SUBNET_SPEC = fields<SpiderSubnetSpec>({
   ipVersion: ['integer', false],
@@ -67,6 +68,7 @@ const SUBNET_STATUS = fields<SpiderSubnetStatus>({
   totalIPCount: ['integer', false],
   allocatedIPCount: ['integer', false],
   freeIPCount: ['integer', false],
+  conditions: ['array', false],
 });
 const ENDPOINT_STATUS = fields<SpiderEndpointStatus>({
   current: ['object', true],

@@ -47,8 +47,8 @@ export interface ObjectMeta {
 }
 
 /**
- * metav1.Condition. None of the four Spiderpool CRDs has conditions in its status; this is kept for
- * other resources of ours that may. Fields typed so that client-node's V1Condition assigns to it.
+ * metav1.Condition. None of the four Spiderpool CRDs has conditions in its status; ours add them to
+ * SpiderIPPool and SpiderSubnet status. Fields typed so that client-node's V1Condition assigns to it.
  */
 export interface Condition {
   type: string;

@@ -6,7 +6,7 @@
 // (operator/test/crds checks every field here against the schema, and SCHEMA_LIMITS against it).
 // Deliberately free of @kubernetes/client-node imports: the pure IPAM core depends on this file.
 
-import type { LabelSelector, ObjectMeta } from './meta.js';
+import type { Condition, LabelSelector, ObjectMeta } from './meta.js';
 
 export const GROUP = 'spiderpool.spidernet.io';
 export const VERSION = 'v2beta1';
@@ -99,6 +99,8 @@ export interface SpiderIPPoolStatus {
   totalIPCount?: number;
   /** Not in Spiderpool: total - allocated, asked for by its users (FREE printer column). >= 0. */
   freeIPCount?: number;
+  /** Not in Spiderpool: Ready and Exhausted, with observedGeneration (controllers/pool-conditions.ts). */
+  conditions?: Condition[];
 }
 
 export interface SpiderIPPool {
@@ -142,6 +144,8 @@ export interface SpiderSubnetStatus {
   allocatedIPCount?: number;
   /** Not in Spiderpool (FREE printer column). */
   freeIPCount?: number;
+  /** Not in Spiderpool: Ready and Exhausted, with observedGeneration (controllers/pool-conditions.ts). */
+  conditions?: Condition[];
 }
 
 export interface SpiderSubnet {

@@ -6,6 +6,7 @@
 import type { PoolIPPreAllocations } from '../../api/v2beta1/types.js';
 import { carvableSet, formatControlledIPPools, parseControlledIPPools, subnetCounts } from '../../core/subnet/index.js';
 import { KeyedMutex } from '../../service/keyed-mutex.js';
+import { mergeConditions, subnetConditionFacts, wantedConditions } from '../pool-conditions.js';
 import { type AutoPoolIO, ConflictError, type SubnetObject } from './kube-io.js';
 
 const MAX_ATTEMPTS = 8;
@@ -42,16 +43,19 @@ export class SubnetLedger {
         const counts = subnetCounts(carvableSet(subnet.spec, reserved), next);
         const text = formatControlledIPPools(next);
         const st = subnet.status ?? {};
+        // Ready / Exhausted with observedGeneration (../pool-conditions.ts), written with the counts.
+        const conditions = mergeConditions(st.conditions, wantedConditions(subnetConditionFacts(subnet, counts)), new Date());
         if (
           text === (st.controlledIPPools ?? '{}') &&
           st.totalIPCount === counts.totalIPCount &&
           st.allocatedIPCount === counts.allocatedIPCount &&
-          st.freeIPCount === counts.freeIPCount
+          st.freeIPCount === counts.freeIPCount &&
+          conditions === undefined
         ) {
           return result;
         }
         try {
-          await this.io.replaceSubnetStatus({ ...subnet, status: { ...st, controlledIPPools: text, ...counts } });
+          await this.io.replaceSubnetStatus({ ...subnet, status: { ...st, controlledIPPools: text, ...counts, ...(conditions ? { conditions } : {}) } });
           return result;
         } catch (e) {
           if (e instanceof ConflictError && attempt < MAX_ATTEMPTS) continue;
