@@ -21,6 +21,8 @@ export const CAN_I_TABLE: readonly CanIRow[] = [
   op(true, 'namespace cache (namespace default pools)', 'watch', 'namespaces'),
   op(true, 'allocation records (ADR 0005)', 'update', 'ipamblocks.ipam.spiderpool-ts.io'),
   op(true, 'allocation records are deleted when empty', 'delete', 'ipamblocks.ipam.spiderpool-ts.io'),
+  op(true, 'per-address holder history (ADR 0011)', 'update', 'ipamhistories.ipam.spiderpool-ts.io'),
+  op(false, 'holder history is only appended, never deleted (the pool owns it)', 'delete', 'ipamhistories.ipam.spiderpool-ts.io'),
   op(true, 'auto pools per workload', 'create', 'spiderippools.spiderpool.spidernet.io'),
   op(true, 'auto pools are deleted with their workload', 'delete', 'spiderippools.spiderpool.spidernet.io'),
   op(true, 'pool counts are derived into status', 'patch', 'spiderippools.spiderpool.spidernet.io', '--subresource=status'),
