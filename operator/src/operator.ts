@@ -95,7 +95,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   const podRelease = gc?.controller ?? podReleaseController({ service, pods, log });
   const term = allocatorTermController({ service, io, committer, pools, reservedIPs, log, afterRebuild: (state) => state.podKeys().forEach((k) => podRelease.enqueue(k)) });
   // Workloads annotated with ipam.spidernet.io/subnet(s) get auto pools carved from SpiderSubnets.
-  const autoPools = createAutoPools({ kc, pools, reservedIPs, subnets, service, defaultFlexibleIPNumber: config.autoPool?.defaultFlexibleIPNumber ?? 1, log });
+  const autoPools = createAutoPools({ kc, pools, pods, reservedIPs, subnets, service, defaultFlexibleIPNumber: config.autoPool?.defaultFlexibleIPNumber ?? 1, log });
   // Off unless the config turns it on (loadConfig does by default; configs built in code opt in).
   const autoPoolControllers = config.autoPool?.enabled === true ? autoPools.controllers : [];
   const poolStatus = newIPPoolStatusController({ pools, blocks, reservedIPs, writer: new KubePoolStatusWriter(kc), log });

@@ -409,3 +409,66 @@ it('a Deployment naming a SpiderSubnet that does not exist gets a Warning event 
   expect(ev.message).toContain(`SpiderSubnet ${missing}`);
   expect(await poolsOf('Deployment', app)).toEqual([]);
 });
+
+it('a third-party controller with a scale subresource: pool sized replicas + N from its scale, grown with it, deleted with it', async () => {
+  const group = `h4-${hex}.test.spiderpool-ts.io`;
+  const crd = `widgets.${group}`;
+  await apply({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: crd },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { replicas: { type: 'integer' } } }, status: { type: 'object', properties: { replicas: { type: 'integer' } } } } } },
+          subresources: { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } },
+        },
+      ],
+    },
+  });
+  try {
+    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${crd}`]);
+    await waitFor('Widget served', async () => ({ ok: (await kubectl(['api-resources', `--api-group=${group}`, '-o', 'name'])).includes('widgets'), detail: '' }), 60_000, 500);
+    await apply({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'gadget', namespace: env.ns }, spec: { replicas: 2 } });
+    const widget = await json<{ metadata: { uid: string } }>(['get', `widgets.${group}`, 'gadget', '-n', env.ns]);
+    const owned = (i: number) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `gadget-${i}`,
+        namespace: env.ns,
+        labels: { app: 'gadget' },
+        annotations: { 'ipam.spidernet.io/subnet': SUBNET_ANNO(), 'ipam.spidernet.io/ippool-ip-number': '+1' },
+        ownerReferences: [{ apiVersion: `${group}/v1`, kind: 'Widget', name: 'gadget', uid: widget.metadata.uid, controller: true }],
+      },
+      spec: podTemplate('gadget').spec,
+    });
+    await apply({ apiVersion: 'v1', kind: 'List', items: [owned(0), owned(1)] });
+    let pool = await poolOfSize('Widget', 'gadget', 3);
+    expect(pool.metadata.labels?.['ipam.spidernet.io/owner-application-gv']).toBe(`${group}_v1`);
+    const ips = await allocateAll('gadget', 2);
+    for (const ip of ips.values()) expect(poolSet(pool).hasIP(ip)).toBe(true);
+
+    await kubectl(['scale', `widgets.${group}`, 'gadget', '-n', env.ns, '--replicas=4']);
+    await apply({ apiVersion: 'v1', kind: 'List', items: [owned(2), owned(3)] });
+    pool = await poolOfSize('Widget', 'gadget', 5);
+    await allocateAll('gadget', 4);
+
+    await kubectl(['delete', `widgets.${group}`, 'gadget', '-n', env.ns, '--wait=false']);
+    await waitFor('the Widget pods marked for deletion', async () => ({ ok: (await podsOf('gadget')).length === 0, detail: '' }), 60_000, 250);
+    await forceDeletePods((p) => p.metadata?.labels?.app === 'gadget');
+    await waitFor('the Widget auto pool deleted', async () => {
+      const ps = await poolsOf('Widget', 'gadget');
+      return { ok: ps.length === 0, detail: `${ps.length} pools` };
+    }, 60_000, 250);
+    await expectLedgerSound();
+  } finally {
+    await kubectl(['delete', 'crd', crd, '--ignore-not-found', '--wait=false']);
+  }
+});

@@ -2,16 +2,18 @@
 // informers and the pool informer (a deleted or edited auto pool is put back), all feeding one
 // reconciler keyed by application; and the SpiderSubnet status controller (counts follow spec
 // changes; ledger entries of pools that stayed gone are given back to the subnet).
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { SpiderReservedIP } from '../../api/v2beta1/types.js';
 import { Controller, type ControllerOptions, informerSource } from '../../framework/controller.js';
-import type { Informer } from '../../framework/informer.js';
+import { type Informer, NAMESPACE_INDEX } from '../../framework/informer.js';
 import type { Logger } from '../../framework/logger.js';
 import type { AutoPoolIO, PoolObject, SubnetObject } from './kube-io.js';
 import { carvableSet, subnetCounts } from '../../core/subnet/index.js';
 import type { PoolUsage } from './pool-usage.js';
 import { AutoPoolReconciler, applicationKeysOfPool, cachedLedger } from './reconciler.js';
 import type { AutoPoolEvents } from './events.js';
+import { type ThirdPartyReader, thirdPartyKeysOfPod } from './third-party.js';
+import { byIndexOrScan } from '../informers.js';
 import type { SubnetLedger } from './subnet-ledger.js';
 import { WORKLOAD_KINDS, type WorkloadInformers, workloadKey } from './workloads.js';
 
@@ -28,16 +30,24 @@ export interface AutoPoolControllerOptions {
   workers?: number;
   retryMs?: number;
   events?: AutoPoolEvents;
+  /** Pods (all namespaces): a pod asking for auto pools queues its third-party controller. */
+  pods?: Informer<V1Pod>;
+  thirdPartyReader?: ThirdPartyReader;
   onResult?: ControllerOptions['onResult'];
 }
 
 export function newAutoPoolController(o: AutoPoolControllerOptions): Controller {
-  const reconciler = new AutoPoolReconciler(o);
+  const { pods, thirdPartyReader } = o;
+  const reconciler = new AutoPoolReconciler({
+    ...o,
+    ...(pods && thirdPartyReader ? { thirdParty: { read: thirdPartyReader, pods: (ns: string) => byIndexOrScan(pods, NAMESPACE_INDEX, ns, (p) => [p.metadata?.namespace ?? '']) } } : {}),
+  });
   return new Controller({
     name: 'auto-pool',
     sources: [
       ...WORKLOAD_KINDS.map((kind) => informerSource(o.workloads[kind], (w) => [workloadKey(kind, w.metadata?.namespace ?? '', w.metadata?.name ?? '')])),
       informerSource(o.pools, applicationKeysOfPool),
+      ...(pods && thirdPartyReader ? [informerSource(pods, thirdPartyKeysOfPod)] : []),
     ],
     // Carving is serialised per subnet by the ledger; different applications proceed in parallel.
     workers: o.workers ?? 4,

@@ -5,5 +5,6 @@ export * from './kube-io.js';
 export * from './pool-usage.js';
 export * from './reconciler.js';
 export * from './subnet-ledger.js';
+export * from './third-party.js';
 export * from './workloads.js';
 export * from './wiring.js';

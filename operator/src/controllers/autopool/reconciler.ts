@@ -4,7 +4,7 @@
 // the allocator first), and pools it no longer wants are deleted once empty — unless they were made
 // with ipam.spidernet.io/ippool-reclaim: "false", in which case they stay (ledger entry included)
 // and the next application of that kind, namespace and name adopts them.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import * as K from '../../api/v2beta1/constants.js';
 import { API_VERSION, type SpiderIPPool, type SpiderReservedIP } from '../../api/v2beta1/types.js';
 import { IPSet } from '../../core/ip/index.js';
@@ -19,6 +19,7 @@ import {
   autoPoolName,
   autoPoolPodAffinity,
   autoPoolPlan,
+  wantsAutoPools,
   ipVersionLabelValue,
 } from '../../core/workload/index.js';
 import type { ReconcileContext, ReconcileResult } from '../../framework/controller.js';
@@ -26,6 +27,7 @@ import type { Informer } from '../../framework/informer.js';
 import { type AutoPoolIO, ConflictError, type PoolObject, type SubnetObject } from './kube-io.js';
 import type { PoolUsage } from './pool-usage.js';
 import type { AutoPoolEvents } from './events.js';
+import { type ThirdPartyReader, parseThirdPartyKey } from './third-party.js';
 import type { SubnetLedger } from './subnet-ledger.js';
 import { type WorkloadInformers, type WorkloadView, parseWorkloadKey, toWorkloadView } from './workloads.js';
 
@@ -43,7 +45,12 @@ export interface AutoPoolReconcilerOptions {
   retryMs?: number;
   /** A Warning event on the workload when its pool cannot be made. */
   events?: AutoPoolEvents;
+  /** Third-party controllers: their state from the API, their pods from the cache. */
+  thirdParty?: { read: ThirdPartyReader; pods: (namespace: string) => V1Pod[] };
 }
+
+/** How often a third-party application is looked at again (its replicas are not watched). */
+const THIRD_PARTY_RESYNC_MS = 15_000;
 
 type Step = { pool?: string; requeueAfterMs?: number };
 
@@ -76,16 +83,49 @@ export class AutoPoolReconciler {
     }
   }
 
-  private async reconcileApplication(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+  /** The application behind a key: a built-in kind from its informer, a third-party one from the API. */
+  private async viewOf(key: string): Promise<{ id: { kind: string; namespace: string; name: string }; view?: WorkloadView; thirdParty?: boolean; keep?: boolean } | undefined> {
     const id = parseWorkloadKey(key);
-    if (id === undefined) return;
-    const obj = this.o.workloads[id.kind].get(`${id.namespace}/${id.name}`);
-    const view = obj && toWorkloadView(id.kind, obj);
+    if (id !== undefined) {
+      const obj = this.o.workloads[id.kind].get(`${id.namespace}/${id.name}`);
+      return { id, ...(obj ? { view: toWorkloadView(id.kind, obj) } : {}) };
+    }
+    const tp = parseThirdPartyKey(key);
+    if (tp === undefined || this.o.thirdParty === undefined) return undefined;
+    const state = await this.o.thirdParty.read(tp.apiVersion, tp.kind, tp.namespace, tp.name);
+    const id3 = { kind: tp.kind, namespace: tp.namespace, name: tp.name };
+    if (state === undefined) return { id: id3, thirdParty: true };
+    // Its pods carry the annotations (we do not know where a custom kind keeps its pod template).
+    const pod = this.o.thirdParty
+      .pods(tp.namespace)
+      .find((p) => !p.metadata?.deletionTimestamp && p.metadata?.ownerReferences?.some((o) => o.controller && o.uid === state.uid) && wantsAutoPools(p.metadata?.annotations));
+    const app = { apiVersion: tp.apiVersion, kind: tp.kind, namespace: tp.namespace, name: tp.name, uid: state.uid };
+    return {
+      id: id3,
+      thirdParty: true,
+      // No pod to read the annotations from (scaled to 0): keep the pools as they are.
+      ...(pod ? { view: { app, replicas: Math.max(0, state.replicas), templateAnnotations: pod.metadata?.annotations ?? {}, deleting: state.deleting, controlled: false, replicasFromScale: state.replicas >= 0 } } : {}),
+      ...(pod === undefined && !state.deleting ? { keep: true } : {}),
+    };
+  }
+
+  private async reconcileApplication(key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    const found = await this.viewOf(key);
+    if (found === undefined || found.keep) return found?.thirdParty ? { requeueAfterMs: THIRD_PARTY_RESYNC_MS } : undefined;
+    const { id, view } = found;
     const owned = poolsOfApplication(this.o.pools, id.kind, id.namespace, id.name);
+    // Third-party replicas are read, not watched: look again now and then while the controller lives.
+    const resync = found.thirdParty && view !== undefined ? THIRD_PARTY_RESYNC_MS : undefined;
 
     let plan: AutoPoolPlan | undefined;
     if (view !== undefined && !view.deleting && !view.controlled) {
-      const r = autoPoolPlan({ app: view.app, replicas: view.replicas, templateAnnotations: view.templateAnnotations, defaultFlexibleIPNumber: this.o.defaultFlexibleIPNumber });
+      const r = autoPoolPlan({
+        app: view.app,
+        replicas: view.replicas,
+        templateAnnotations: view.templateAnnotations,
+        defaultFlexibleIPNumber: this.o.defaultFlexibleIPNumber,
+        ...(view.replicasFromScale ? { replicasFromScale: true } : {}),
+      });
       if (!r.ok) {
         // Leave existing pools alone: a typo in an edit must not take a running application's addresses.
         ctx.log.warn('auto pool annotations rejected', { error: r.message });
@@ -94,7 +134,7 @@ export class AutoPoolReconciler {
       }
       plan = r.plan;
     }
-    if (plan === undefined && owned.length === 0) return;
+    if (plan === undefined && owned.length === 0) return resync !== undefined ? { requeueAfterMs: resync } : undefined;
 
     const steps: Step[] = [];
     const kept = new Set<string>();
@@ -108,6 +148,7 @@ export class AutoPoolReconciler {
       steps.push(await this.retire(p, ctx));
     }
     const waits = steps.flatMap((s) => (s.requeueAfterMs === undefined ? [] : [s.requeueAfterMs]));
+    if (resync !== undefined) waits.push(resync);
     return waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : undefined;
   }
 

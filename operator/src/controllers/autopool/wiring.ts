@@ -1,7 +1,7 @@
 // Everything the auto pools need, built once for createOperator: the workload and SpiderSubnet
 // caches and the two leader-only controllers, over the operator's pool and reserved-IP caches and
 // its allocator (for what pools hold, and to take addresses out before a shrink).
-import { CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import type { SpiderReservedIP } from '../../api/v2beta1/types.js';
 import type { Controller } from '../../framework/controller.js';
 import type { Informer } from '../../framework/informer.js';
@@ -11,6 +11,7 @@ import { reservedAddresses } from '../../service/pool-state.js';
 import { newSubnetInformer } from '../informers.js';
 import { newAutoPoolController, newSubnetStatusController } from './controller.js';
 import { autoPoolEventRecorder } from './events.js';
+import { apiThirdPartyReader } from './third-party.js';
 import { KubeAutoPoolIO, type PoolObject, type SubnetObject } from './kube-io.js';
 import { allocatorPoolUsage } from './pool-usage.js';
 import { SubnetLedger } from './subnet-ledger.js';
@@ -29,6 +30,8 @@ export function createAutoPools(o: {
   service: AllocatorService;
   defaultFlexibleIPNumber: number;
   log: Logger;
+  /** The operator's pod cache: pods of third-party controllers (custom kinds) queue them. */
+  pods?: Informer<V1Pod>;
   /** An existing SpiderSubnet cache to share; default a new one. */
   subnets?: Informer<SubnetObject>;
   retryMs?: number;
@@ -51,6 +54,7 @@ export function createAutoPools(o: {
     log,
     ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
     events: autoPoolEventRecorder(o.kc.makeApiClient(CoreV1Api), log),
+    ...(o.pods ? { pods: o.pods, thirdPartyReader: apiThirdPartyReader(o.kc) } : {}),
   });
   const subnetStatus = newSubnetStatusController({ subnets, pools: o.pools, ledger, reserved: () => reservedAddresses(o.reservedIPs.list()), log });
   const caches = [...WORKLOAD_KINDS.map((k) => workloads[k]), ...(o.subnets ? [] : [subnets])] as Informer<KubernetesObject>[];

@@ -40,6 +40,8 @@ export interface WorkloadView {
   deleting: boolean;
   /** Run by another controller (a Deployment's ReplicaSet, a CronJob's Job): not an application. */
   controlled: boolean;
+  /** A third-party controller's replicas came from its scale subresource. */
+  replicasFromScale?: boolean;
 }
 
 type AnyWorkload = V1Deployment | V1ReplicaSet | V1StatefulSet | V1DaemonSet | V1Job | V1CronJob;
@@ -88,7 +90,11 @@ export function toWorkloadView(kind: WorkloadKind, obj: AnyWorkload): WorkloadVi
     replicas,
     templateAnnotations: template?.metadata?.annotations ?? {},
     deleting: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
-    controlled: (meta.ownerReferences ?? []).some((o) => o.controller === true),
+    // Spiderpool's top-controller rule: only a Deployment above a ReplicaSet and a CronJob above a Job
+    // take the application over; a ReplicaSet run by anything else (an Argo Rollout) is its own.
+    controlled: (meta.ownerReferences ?? []).some(
+      (o) => o.controller === true && ((kind === 'ReplicaSet' && o.kind === 'Deployment' && o.apiVersion === 'apps/v1') || (kind === 'Job' && o.kind === 'CronJob' && o.apiVersion === 'batch/v1')),
+    ),
   };
 }
 

@@ -41,6 +41,8 @@ export function autoPoolPlan(input: {
   replicas: number;
   templateAnnotations: Readonly<Record<string, string>> | undefined;
   defaultFlexibleIPNumber: number;
+  /** replicas came from a third-party controller's scale subresource (see autoPoolSize). */
+  replicasFromScale?: boolean;
 }): PlanResult {
   const anno = input.templateAnnotations ?? {};
   if (!wantsAutoPools(anno)) return { ok: true };
@@ -64,7 +66,13 @@ export function autoPoolPlan(input: {
   }
   const reclaim = parseReclaimAnnotation(anno[K.ANNO_IPPOOL_RECLAIM]);
   if (!reclaim.ok) return { ok: false, message: reclaim.error.message };
-  const size = autoPoolSize({ app: input.app, replicas: input.replicas, ...(ipNumber ? { ipNumber } : {}), defaultFlexibleIPNumber: input.defaultFlexibleIPNumber });
+  const size = autoPoolSize({
+    app: input.app,
+    replicas: input.replicas,
+    ...(ipNumber ? { ipNumber } : {}),
+    defaultFlexibleIPNumber: input.defaultFlexibleIPNumber,
+    ...(input.replicasFromScale ? { replicasFromScale: true } : {}),
+  });
   if (!size.ok) return { ok: false, message: size.message };
 
   const pools: AutoPoolWant[] = [];

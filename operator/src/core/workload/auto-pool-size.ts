@@ -17,6 +17,11 @@ export interface AutoPoolSizeInput {
   ipNumber?: PoolIPNumber;
   /** Operator config: the flexible "+N" used when the annotation is absent. */
   defaultFlexibleIPNumber: number;
+  /**
+   * A third-party controller's replicas were read from its scale subresource: "+N" (and the default)
+   * can then be resolved for it as for a built-in kind. Spiderpool cannot, and demands a fixed "N".
+   */
+  replicasFromScale?: boolean;
 }
 
 export type AutoPoolSize = { ok: true; size: number; ipNumber: PoolIPNumber } | { ok: false; message: string };
@@ -24,7 +29,8 @@ export type AutoPoolSize = { ok: true; size: number; ipNumber: PoolIPNumber } | 
 export function autoPoolSize(input: AutoPoolSizeInput): AutoPoolSize {
   const { app } = input;
   if (isOrphanPod(app)) return { ok: true, size: 1, ipNumber: { kind: 'fixed', count: 1 } };
-  const ipNumber = input.ipNumber ?? (isThirdPartyController(app) ? undefined : { kind: 'flexible', extra: input.defaultFlexibleIPNumber });
+  const knowsReplicas = !isThirdPartyController(app) || input.replicasFromScale === true;
+  const ipNumber = input.ipNumber ?? (knowsReplicas ? { kind: 'flexible', extra: input.defaultFlexibleIPNumber } : undefined);
   if (ipNumber === undefined) {
     return {
       ok: false,
@@ -32,7 +38,7 @@ export function autoPoolSize(input: AutoPoolSizeInput): AutoPoolSize {
     };
   }
   if (ipNumber.kind === 'fixed') return { ok: true, size: ipNumber.count, ipNumber };
-  if (isThirdPartyController(app)) {
+  if (!knowsReplicas) {
     return {
       ok: false,
       message: `${app.kind} ${app.namespace}/${app.name} is not a built-in controller, so "+N" cannot be resolved: set ipam.spidernet.io/ippool-ip-number to a fixed "N"`,

@@ -28,6 +28,9 @@ describe('auto pool size', () => {
   });
   it('a third-party controller needs a fixed "N"', () => {
     expect(autoPoolSize({ app: thirdParty, replicas: 3, ipNumber: { kind: 'fixed', count: 4 }, defaultFlexibleIPNumber: 1 })).toMatchObject({ ok: true, size: 4 });
+    // With replicas read from its scale subresource, "+N" and the default work for it too.
+    expect(autoPoolSize({ app: thirdParty, replicas: 3, ipNumber: { kind: 'flexible', extra: 2 }, defaultFlexibleIPNumber: 1, replicasFromScale: true })).toMatchObject({ ok: true, size: 5 });
+    expect(autoPoolSize({ app: thirdParty, replicas: 3, defaultFlexibleIPNumber: 1, replicasFromScale: true })).toMatchObject({ ok: true, size: 4 });
     const none = autoPoolSize({ app: thirdParty, replicas: 3, defaultFlexibleIPNumber: 1 });
     expect(!none.ok && none.message).toContain('CloneSet ns/cs is not a built-in controller');
     const flex = autoPoolSize({ app: thirdParty, replicas: 3, ipNumber: { kind: 'flexible', extra: 1 }, defaultFlexibleIPNumber: 1 });
