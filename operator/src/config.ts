@@ -34,6 +34,11 @@ export interface OperatorConfig {
    * clusterSubnetDefaultFlexibleIPNumber, default 1). Absent (a config built in code): off.
    */
   autoPool?: { enabled: boolean; defaultFlexibleIPNumber: number };
+  /**
+   * STATEFULSET_KEEP_SCALED_DOWN_IPS (default false): a StatefulSet pod scaled away keeps its addresses
+   * while the StatefulSet exists, so a later scale-up gives the ordinal the same addresses back.
+   */
+  statefulSetKeepScaledDownIPs?: boolean;
   gcGraceMs: number;
   /** The IP garbage collector (operator/src/gc, docs/design/gc.md); absent: DEFAULT_GC_CONFIG. */
   gc?: GcConfig;
@@ -160,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): OperatorConfig {
     enableIPv4: bool('ENABLE_IPV4', true),
     enableIPv6: bool('ENABLE_IPV6', true),
     statefulSetKeepsIPs: bool('STATEFULSET_KEEPS_IPS', true),
+    statefulSetKeepScaledDownIPs: bool('STATEFULSET_KEEP_SCALED_DOWN_IPS', false),
     autoPool: { enabled: bool('ENABLE_AUTO_POOL', true), defaultFlexibleIPNumber: int('AUTO_POOL_DEFAULT_IP_NUMBER', 1, 0, 65_536) },
     gcGraceMs: int('GC_GRACE_SECONDS', 60, 0, 86_400) * 1000,
     gc: {

@@ -65,6 +65,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
     cluster: informerClusterView({ pods, namespaces, nodes, pools, reservedIPs }, core, kc.makeApiClient(AppsV1Api), apiParentLookup(kc)),
     selection: { enableIPv4: config.enableIPv4, enableIPv6: config.enableIPv6, multusNamespace: config.namespace, enableAutoPool: config.autoPool?.enabled === true },
     statefulSetKeepsIPs: config.statefulSetKeepsIPs,
+    statefulSetKeepScaledDown: config.statefulSetKeepScaledDownIPs === true,
     gcGraceMs: config.gcGraceMs,
     quota: new NamespaceQuota({ namespace: (n) => namespaces.get(n), subnets: () => subnets.list(), onExceeded: quotaEventRecorder(core, log) }),
     // Warning Events on pods for an exhausted pool / no candidate pool, naming the fix.
@@ -81,7 +82,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
         service,
         pods,
         nodes,
-        lookup: apiGcLookup(core, kc.makeApiClient(AppsV1Api)),
+        lookup: apiGcLookup(core, kc.makeApiClient(AppsV1Api), { keepScaledDown: config.statefulSetKeepScaledDownIPs === true }),
         io,
         committer,
         policy: { statefulSetKeepsIPs: config.statefulSetKeepsIPs, ...gcConfig },

@@ -58,6 +58,8 @@ export interface AllocatorServiceOptions {
   selection: SelectionConfig;
   /** Spiderpool's enableStatefulSet; default true. */
   statefulSetKeepsIPs?: boolean;
+  /** Keep a StatefulSet pod's addresses when its ordinal is scaled away (for the scale-up); default false. */
+  statefulSetKeepScaledDown?: boolean;
   /** CNI GC spares allocations younger than this (an ADD may be in flight); default 60 s. */
   gcGraceMs?: number;
   /** Allocate/Release counts, failures by reason, latency; addresses freed by CNI GC and pod deletion. */
@@ -337,7 +339,7 @@ export class AllocatorService {
     if (owner === undefined || !name.startsWith(`${owner}-`) || !Number.isInteger(ordinal)) return false;
     if (this.opts.cluster.statefulSetOrdinals !== undefined) {
       const span = await this.opts.cluster.statefulSetOrdinals(namespace, owner);
-      return span !== undefined && ordinal >= span.start && ordinal < span.start + span.replicas;
+      return span !== undefined && ordinal >= span.start && (this.opts.statefulSetKeepScaledDown === true || ordinal < span.start + span.replicas);
     }
     const replicas = await this.opts.cluster.statefulSetReplicas(namespace, owner);
     return replicas !== undefined && ordinal < replicas;

@@ -46,7 +46,7 @@ const req = (name: string, uid: string): AllocateRequest => ({
   networkName: '',
 });
 
-async function setup(opts: { app?: Application; sts?: { start: number; replicas: number } } = {}) {
+async function setup(opts: { app?: Application; sts?: { start: number; replicas: number }; keepScaledDown?: boolean } = {}) {
   const io = new MemoryBlockIO();
   const committer = new BlockCommitter(io, { sleep: async () => {} });
   const pods = new Map<string, V1Pod>();
@@ -71,7 +71,7 @@ async function setup(opts: { app?: Application; sts?: { start: number; replicas:
         waiters.add(done);
       }),
   };
-  const service = new AllocatorService({ committer, cluster, selection: { enableIPv4: true, enableIPv6: true, multusNamespace: 'kube-system', enableAutoPool: true }, log });
+  const service = new AllocatorService({ committer, cluster, selection: { enableIPv4: true, enableIPv6: true, multusNamespace: 'kube-system', enableAutoPool: true }, log, ...(opts.keepScaledDown ? { statefulSetKeepScaledDown: true } : {}) });
   service.setState(await rebuildState(io, committer, pools, [], log));
   /** A pool appears: in the cache (wakes waiting ADDs) and, as the allocator-term controller does, in the allocator. */
   const addPool = (p: SpiderIPPool) => {
@@ -123,5 +123,17 @@ describe('ADD with auto pools', () => {
     // The recreated db-3 gets its address back.
     pods.set('db-3', pod('db-3', 'u3b', { kind: 'StatefulSet', name: 'db' }));
     expect((await service.allocate(req('db-3', 'u3b'))).ips[0]!.address).toBe('10.0.0.10/24');
+  });
+
+  it('with statefulSetKeepScaledDown, a scaled-away ordinal keeps its address for the scale-up', async () => {
+    const stsApp: Application = { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'ns', name: 'db', uid: 'sts-uid' };
+    const { service, pods, addPool } = await setup({ app: stsApp, sts: { start: 0, replicas: 1 }, keepScaledDown: true });
+    addPool(autoPool(stsApp, ['10.0.0.10-10.0.0.15']));
+    pods.set('db-3', pod('db-3', 'u3', { kind: 'StatefulSet', name: 'db' }));
+    const first = await service.allocate(req('db-3', 'u3'));
+    pods.delete('db-3');
+    expect(await service.releaseDeletedPod('ns', 'db-3')).toEqual([]);
+    pods.set('db-3', pod('db-3', 'u3b', { kind: 'StatefulSet', name: 'db' }));
+    expect((await service.allocate(req('db-3', 'u3b'))).ips[0]!.address).toBe(first.ips[0]!.address);
   });
 });
