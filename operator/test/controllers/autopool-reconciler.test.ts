@@ -236,6 +236,19 @@ describe('auto-pool reconciler', () => {
     expect(t.api.pools.get(kept[0]!)!.metadata.labels?.['ipam.spidernet.io/owner-application-uid']).toBe('uid-b-22222');
   });
 
+  it('a subnet short of addresses leaves the pool as it is and looks again later', async () => {
+    const t = setup();
+    t.deployments.put(deployment('web', 2, {}) as never);
+    await t.settle(KEY);
+    t.deployments.put(deployment('web', 2, { 'ipam.spidernet.io/ippool-ip-number': '50' }) as never);
+    const r = await t.reconciler.reconcile(KEY, ctx);
+    expect(r).toMatchObject({ requeueAfterMs: expect.any(Number) });
+    expect(t.ledger()[POOL]).toEqual(['10.0.0.5-10.0.0.7']);
+    t.deployments.put(deployment('web', 2, { 'ipam.spidernet.io/ippool-ip-number': '30' }) as never);
+    await t.settle(KEY, 2);
+    expect(IPSet.parse(4, t.ledger()[POOL]!).count).toBe(30n);
+  });
+
   it('follows edits of the subnet gateway and routes', async () => {
     const t = setup();
     t.deployments.put(deployment('web', 1, {}) as never);

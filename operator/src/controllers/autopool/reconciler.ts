@@ -154,6 +154,13 @@ export class AutoPoolReconciler {
 
   /** One (interface, family) pool of the application at its planned size. */
   private async ensurePool(view: WorkloadView, plan: AutoPoolPlan, want: AutoPoolWant, owned: PoolObject[], ctx: ReconcileContext): Promise<Step> {
+    const short = { value: false };
+    const step = await this.ensurePoolSteps(view, plan, want, owned, ctx, short);
+    // The subnet could not give what the plan needs: look again later (another pool may free some).
+    return short.value ? { ...step, requeueAfterMs: Math.min(step.requeueAfterMs ?? Infinity, this.retryMs * 5) } : step;
+  }
+
+  private async ensurePoolSteps(view: WorkloadView, plan: AutoPoolPlan, want: AutoPoolWant, owned: PoolObject[], ctx: ReconcileContext, short: { value: boolean }): Promise<Step> {
     const { app } = view;
     const subnet = this.o.subnets.get(want.subnetName);
     if (subnet === undefined) {
@@ -214,6 +221,7 @@ export class AutoPoolReconciler {
     });
     if (outcome === undefined) return { requeueAfterMs: this.retryMs * 5 };
     if (outcome.error !== undefined) {
+      short.value = true;
       log.warn('auto pool cannot grow', { error: outcome.error });
       this.o.events?.(app, outcome.error);
     }
