@@ -13,6 +13,8 @@ import { KubeEndpointWriter, apiParentLookup, newSpiderEndpointController } from
 import { Informer } from './framework/informer.js';
 import type { Logger } from './framework/logger.js';
 import { Manager } from './framework/manager.js';
+import { newHistoryController } from './history/controller.js';
+import { KubeHistoryIO } from './history/kube-io.js';
 import { newGarbageCollector } from './gc/gc-controller.js';
 import { apiGcLookup } from './gc/lookup.js';
 import { OperatorMetrics } from './metrics/operator-metrics.js';
@@ -100,6 +102,8 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
   // Off unless the config turns it on (loadConfig does by default; configs built in code opt in).
   const autoPoolControllers = config.autoPool?.enabled === true ? autoPools.controllers : [];
   const poolStatus = newIPPoolStatusController({ pools, blocks, reservedIPs, writer: new KubePoolStatusWriter(kc), log });
+  // Who held each address, since/until when (ADR 0011): follows the block cache, off the allocation path.
+  const history = newHistoryController({ blocks, io: new KubeHistoryIO(kc), log });
   const spiderEndpoints = newSpiderEndpointController({ pods, blocks, pools, endpoints, writer: new KubeEndpointWriter(kc), parents: apiParentLookup(kc), log });
   // The pool finalizer controller runs whether or not this replica serves admission: pools that got
   // the finalizer while the webhook was on must still be released from it.
@@ -122,6 +126,7 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
       // Pure derivations of the blocks: a second replica running them would write the same result.
       { controller: poolStatus, leaderOnly: true },
       { controller: spiderEndpoints, leaderOnly: true },
+      { controller: history, leaderOnly: true },
       ...autoPoolControllers.map((controller) => ({ controller, leaderOnly: true })),
       { controller: webhook.finalizer, leaderOnly: true },
     ],
