@@ -12,7 +12,7 @@ export const USAGE = `Usage: npm run nodesim -- [run] [options]
 
 Simulated Kubernetes nodes: Node + Lease heartbeats, pods bound to them get a network namespace and
 the real CNI chain (or only its IPAM plugin), then are reported Running. SIGUSR1 prints a JSON
-summary on stdout; SIGTERM/SIGINT stop cleanly (no CNI DEL: pods keep their sandboxes); SIGKILL is a
+summary on stdout (SIGUSR2: and resets the counters); SIGTERM/SIGINT stop cleanly (no CNI DEL: pods keep their sandboxes); SIGKILL is a
 power-off. Starting again on the same --state-dir is a power-on.
 
 run options:

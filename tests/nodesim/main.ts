@@ -7,6 +7,7 @@
 //   SIGTERM/SIGINT = kubelet stop: watches and heartbeats end, sandboxes stay (no CNI DEL); the
 //                    next start adopts them (a kubelet restart is not a reboot)
 //   SIGUSR1        = print a JSON summary line on stdout
+//   SIGUSR2        = print it, then reset the counters and latency samples (a benchmark phase boundary)
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -182,6 +183,10 @@ async function run(o: RunOptions): Promise<void> {
   log.info('nodesim ready', { nodes: o.nodes.map((n) => n.name), mode: o.mode, cniConfig: o.cniConfigFile });
 
   process.on('SIGUSR1', () => out({ summary: summary() }));
+  process.on('SIGUSR2', () => {
+    out({ summary: summary() });
+    metrics.reset();
+  });
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;

@@ -42,6 +42,16 @@ export class Metrics {
   observeSetup(ms: number): void {
     this.setupMs.push(ms);
   }
+  /** Starts a new measurement window (SIGUSR2: a benchmark phase boundary): samples and counters cleared. */
+  reset(): void {
+    this.addMs.length = 0;
+    this.delMs.length = 0;
+    this.setupMs.length = 0;
+    this.podsSetUp = this.addFailures = this.delFailures = this.syncFailures = this.podsFinalized = 0;
+    this.deadSandboxesReleased = this.staleNetnsRemoved = this.statusPatches = this.events = 0;
+    this.firstRunningAt = this.lastRunningAt = undefined;
+  }
+
   markRunning(): void {
     const now = Date.now();
     this.firstRunningAt ??= now;
