@@ -120,6 +120,7 @@ export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> 
       const t0 = Date.now();
       const series: Array<[number, number]> = [];
       const sample = () => series.push([Math.round((Date.now() - t0) / 100) / 10, count(t0)]);
+      sample();
       const sampler = setInterval(sample, 1000);
       const progress = setInterval(() => say(`${name}: ${count(t0)}/${TOTAL}`, { elapsedSec: Math.round((Date.now() - t0) / 1000), livePods: t.live().length }), 5000);
       const r: PhaseResult = { phase: name, ok: false, seconds: null, runningOverTime: series, podStartupMs: null, cniAddMs: null, failures: null, retries: null, duplicateIPs: 0, leakedIPs: null, podsWithoutIP: 0, settleSeconds: null, extra: {} };
@@ -162,10 +163,13 @@ export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> 
       let podsNow: V1Pod[] = [];
       for (;;) {
         podsNow = (await core.listNamespacedPod({ namespace })).items;
-        if (!prepared!.allocated) break;
-        const held = new Set(podsNow.flatMap((p) => (p.status?.podIPs ?? []).map((i) => i.ip)));
-        leaked = (await prepared!.allocated()).filter((ip) => !held.has(ip)).length;
-        if (leaked === 0 || Date.now() - t0 > o.settleMs) break;
+        if (prepared!.allocated) {
+          const held = new Set(podsNow.flatMap((p) => (p.status?.podIPs ?? []).map((i) => i.ip)));
+          leaked = (await prepared!.allocated()).filter((ip) => !held.has(ip)).length;
+        }
+        // The IPAM's own checker too (a live cluster lags: e.g. a pool's status count a moment behind).
+        if (prepared!.findings) r.checkerFindings = await prepared!.findings().catch((e: Error) => ({ count: -1, kinds: { [`error: ${e.message}`]: 1 } }));
+        if (((leaked ?? 0) === 0 && (r.checkerFindings?.count ?? 0) === 0) || Date.now() - t0 > o.settleMs) break;
         await sleep(1000);
       }
       r.leakedIPs = leaked;
@@ -175,7 +179,6 @@ export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> 
       for (const p of alive) for (const i of p.status?.podIPs ?? []) byIp.set(i.ip, (byIp.get(i.ip) ?? 0) + 1);
       r.duplicateIPs = [...byIp.values()].filter((n) => n > 1).length;
       r.podsWithoutIP = alive.filter((p) => (p.status?.podIPs ?? []).length < (s.dual ? 2 : 1)).length;
-      if (prepared!.findings) r.checkerFindings = await prepared!.findings().catch(() => undefined);
       say(`${r.phase}: settled`, { leakedIPs: r.leakedIPs, duplicateIPs: r.duplicateIPs, podsWithoutIP: r.podsWithoutIP, settleSec: r.settleSeconds, checker: r.checkerFindings });
     };
 
@@ -281,6 +284,7 @@ export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> 
         del.ok = false;
         del.error = `${held} addresses still held ${o.settleMs / 1000} s after the last pod was gone`;
       }
+      if (prepared.findings) del.checkerFindings = await prepared.findings().catch(() => undefined);
       say('delete: addresses', { held, ipsFreeAfterLastPodSeconds: del.extra.ipsFreeAfterLastPodSeconds });
     }
   } catch (e) {
