@@ -19,6 +19,9 @@ export interface Out {
   json: boolean;
 }
 
+/** spec.ipVersion, else the subnet's family (the webhook sets ipVersion; a pool created without it has none). */
+const versionOf = (p: SpiderIPPool) => String(p.spec.ipVersion ?? (p.spec.subnet?.includes(':') ? 6 : 4));
+
 const condStatus = (p: SpiderIPPool, type: string) => orDash(conditionOf(p.status?.conditions, type)?.status);
 
 export async function ippoolList(read: ClusterRead, out: Out): Promise<number> {
@@ -33,7 +36,7 @@ export async function ippoolList(read: ClusterRead, out: Out): Promise<number> {
   }
   const rows = pools.map((p) => [
     p.metadata.name ?? '',
-    orDash(p.spec.ipVersion),
+    versionOf(p),
     p.spec.subnet,
     orDash(p.status?.allocatedIPCount),
     orDash(p.status?.totalIPCount),
@@ -63,7 +66,7 @@ export async function ippoolShow(read: ClusterRead, name: string, out: Out): Pro
   const s = pool.spec;
   const lines: [string, string][] = [
     ['Name', name],
-    ['Subnet', `${s.subnet}${s.ipVersion ? ` (IPv${s.ipVersion})` : ''}`],
+    ['Subnet', `${s.subnet} (IPv${versionOf(pool)})`],
     ['IPs', orDash(s.ips?.join(', '))],
     ['Exclude IPs', orDash(s.excludeIPs?.join(', '))],
     ['Gateway', orDash(s.gateway)],
