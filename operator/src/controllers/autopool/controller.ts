@@ -9,6 +9,7 @@ import { type Informer, NAMESPACE_INDEX } from '../../framework/informer.js';
 import type { Logger } from '../../framework/logger.js';
 import type { AutoPoolIO, PoolObject, SubnetObject } from './kube-io.js';
 import { carvableSet, subnetCounts } from '../../core/subnet/index.js';
+import { conditionsCurrent, subnetConditionFacts } from '../pool-conditions.js';
 import type { PoolUsage } from './pool-usage.js';
 import { AutoPoolReconciler, applicationKeysOfPool, cachedLedger } from './reconciler.js';
 import type { AutoPoolEvents } from './events.js';
@@ -69,13 +70,19 @@ export interface SubnetStatusControllerOptions {
   now?: () => number;
 }
 
-/** Whether the cached status shows the counts of the cached spec and ledger (a spec edit changes them). */
+/** Whether the cached status shows the counts and conditions of the cached spec and ledger (a spec edit changes them). */
 function countsCurrent(subnet: SubnetObject, reserved: string[]): boolean {
   const st = subnet.status;
   if (st?.totalIPCount === undefined) return false;
   try {
     const c = subnetCounts(carvableSet(subnet.spec, reserved), cachedLedger(subnet));
-    return c.totalIPCount === st.totalIPCount && c.allocatedIPCount === st.allocatedIPCount && c.freeIPCount === st.freeIPCount;
+    return (
+      c.totalIPCount === st.totalIPCount &&
+      c.allocatedIPCount === st.allocatedIPCount &&
+      c.freeIPCount === st.freeIPCount &&
+      // a spec edit that keeps the counts still moves the conditions' observedGeneration
+      conditionsCurrent(st.conditions, subnetConditionFacts(subnet, c))
+    );
   } catch {
     return true; // an invalid spec: nothing to count (the ledger update would fail the same way)
   }
