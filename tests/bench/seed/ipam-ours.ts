@@ -45,8 +45,12 @@ export const ours: BenchIpam = {
     const env = operatorEnv({ kubeconfig: ctx.kubeconfig, podName: `bench-operator-${ctx.run}`, namespace: ctx.namespace, certDir, grpcPort, healthPort });
     env.ENABLE_IPV6 = ctx.scenario.dual ? 'true' : 'false';
     env.LOG_LEVEL = 'warn';
+    // BENCH_OPERATOR_ENV="K=V,K=V": extra operator settings for a run (e.g. longer leader-election
+    // deadlines on an overloaded machine); recorded in the run's log line below.
+    const extraEnv = Object.fromEntries((process.env.BENCH_OPERATOR_ENV ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')).trim(), kv.slice(kv.indexOf('=') + 1).trim()]));
+    Object.assign(env, extraEnv);
     const operator = new OperatorProcess(env, join(ctx.workDir, 'operator.log'));
-    ctx.say('starting the operator', { log: operator.logFile });
+    ctx.say('starting the operator', { log: operator.logFile, extraEnv });
     await operator.start();
     const conflist = writeShimConflist(join(ctx.workDir, 'shim.conflist'), { network: 'spts-bench', certDir, relayPort: grpcPort });
 

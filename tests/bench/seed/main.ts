@@ -15,7 +15,7 @@ import type { BenchIpam } from './ipam.js';
 import { customIpam, hostLocal } from './ipam-host-local.js';
 import { ours } from './ipam-ours.js';
 import { markdown, svgChart } from './report.js';
-import { type IpamRun, requestAbort, runIpam } from './run-ipam.js';
+import { type IpamRun, isAborted, requestAbort, runIpam } from './run-ipam.js';
 import { addressesPerFamily, nodePodCapacity, parseScenario, perNodeAddresses, totalPods } from './scenario.js';
 
 const { values } = parseArgs({
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     writeFileSync(join(outDir, 'running.svg'), svgChart(title, runs, totalPods(scenario)));
   };
   for (const ipam of ipams) {
+    if (isAborted()) break;
     runs.push(await runIpam(ipam, {
       scenario,
       kubeconfig: kubeconfigPath,

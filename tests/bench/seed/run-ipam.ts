@@ -68,6 +68,7 @@ let aborted = false;
 export function requestAbort(): void {
   aborted = true;
 }
+export const isAborted = (): boolean => aborted;
 
 export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> {
   const s = o.scenario;
