@@ -82,7 +82,7 @@ function human(a: WhoAnswer, now: Date): string {
   if (a.current) {
     const c = a.current;
     t += `${a.ip} is held in pool ${a.pool} (IPAMBlock ${a.block} slot ${a.offset})\n`;
-    t += `  pod:        ${c.pod} (uid ${c.uid}, ${c.podPhase})\n`;
+    t += `  pod:        ${c.pod} (uid ${c.uid})\n  pod state:  ${c.podPhase}\n`;
     t += `  interface:  ${c.nic}\n  node:       ${orDash(c.node)}\n  container:  ${orDash(c.containerID)}\n`;
     t += `  owner:      ${orDash(c.owner)}\n  since:      ${when(c.since, now)}\n`;
   } else {
@@ -103,11 +103,11 @@ async function podPhase(kc: KubeConfig, pod: string, uid: string): Promise<strin
   const [namespace = '', name = ''] = [pod.slice(0, pod.indexOf('/')), pod.slice(pod.indexOf('/') + 1)];
   try {
     const p = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ namespace, name });
-    if (p.metadata?.uid !== uid) return `pod gone; a new pod of that name has uid ${p.metadata?.uid} (kubectl spiderpool check shows leaks)`;
+    if (p.metadata?.uid !== uid) return `gone: a new pod of that name has uid ${p.metadata?.uid}; kubectl spiderpool check shows the leak`;
     return `${p.status?.phase ?? 'Unknown'}${p.metadata?.deletionTimestamp ? ', Terminating' : ''}`;
   } catch (e) {
     const text = apiErrorText(e);
-    return text.startsWith('HTTP 404') ? 'pod gone (kubectl spiderpool check shows leaks)' : `pod status unknown: ${text}`;
+    return text.startsWith('HTTP 404') ? 'gone: kubectl spiderpool check shows the leak' : `unknown: ${text}`;
   }
 }
 

@@ -120,7 +120,26 @@ export function mergeSlot(history: readonly Holder[], observed: readonly Holder[
       if (current.node) have.node = current.node;
     }
   }
-  return out.sort(newestFirst).slice(0, depth);
+  return coalesce(out.sort(newestFirst)).slice(0, depth);
+}
+
+/**
+ * One line per stretch of one pod incarnation on one interface: records of the same pod uid and nic
+ * next to each other (released and taken again, or rewritten with a new seq) become one holder, from
+ * the earliest since to the latest until, identified by the newest record (the block's current entry
+ * keeps matching it).
+ */
+function coalesce(newestFirstList: Holder[]): Holder[] {
+  const out: Holder[] = [];
+  for (const h of newestFirstList) {
+    const newer = out[out.length - 1];
+    if (newer !== undefined && newer.uid === h.uid && newer.nic === h.nic) {
+      if (h.since !== undefined && (newer.since === undefined || h.since < newer.since)) newer.since = h.since;
+      continue;
+    }
+    out.push(h);
+  }
+  return out;
 }
 
 /** Whole-second RFC 3339, as the block entries write times. */

@@ -62,3 +62,19 @@ describe('mergeHistory', () => {
     expect(released.holders['11']).toBe(`b 2 ns/b eth0 n1 c-b ${T(1)} ${T(3)}`);
   });
 });
+
+describe('coalescing', () => {
+  it('records of one pod incarnation next to each other are one holder from the earliest since', () => {
+    let h: Holder[] = [];
+    h = mergeSlot(h, [], entry('a', 1, T(1)), T(1), 5);
+    h = mergeSlot(h, [], undefined, T(2), 5);
+    h = mergeSlot(h, [], entry('a', 3, T(3)), T(3), 5);
+    expect(h).toEqual([{ uid: 'a', seq: 3, pod: 'ns/a', nic: 'eth0', node: 'n1', cid: 'c-a', since: T(1) }]);
+    // and it stays one open holder on the next pass (the current entry matches the newest record)
+    expect(mergeSlot(h, [], entry('a', 3, T(3)), T(4), 5)).toEqual(h);
+    // another pod in between keeps them apart
+    h = mergeSlot(h, [], entry('b', 4, T(5)), T(5), 5);
+    h = mergeSlot(h, [], entry('a', 5, T(6)), T(6), 5);
+    expect(h.map((x) => x.uid)).toEqual(['a', 'b', 'a']);
+  });
+});

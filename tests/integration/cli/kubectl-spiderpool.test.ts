@@ -134,7 +134,7 @@ it('an address handed to another pod keeps both in its history; ip who shows the
   const who = await cli('ip', 'who', ip(10));
   expect(who).toMatchObject({ code: 0, stderr: '' });
   expect(who.stdout).toContain(`${ip(10)} is held in pool ${pool} (IPAMBlock ${block.block.name} slot 10)`);
-  expect(who.stdout).toContain(`pod:        ${env.ns}/pod-4 (uid ${podUID.get(4)}, Pending)`);
+  expect(who.stdout).toContain(`pod:        ${env.ns}/pod-4 (uid ${podUID.get(4)})\n  pod state:  Pending\n`);
   expect(who.stdout).toContain(`node:       ${env.node}`);
   expect(who.stdout).toMatch(new RegExp(`${env.ns}/pod-1 +${podUID.get(1)} +eth0 +${env.node} +\\S+ +\\d{4}-\\d\\d-\\d\\dT`));
 
