@@ -207,7 +207,7 @@ export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> 
         'rebuild',
         async () => {
           old = new Set(t.live().map((p) => p.uid));
-          await core.deleteCollectionNamespacedPod({ namespace, labelSelector: `${LABEL}=${id}` });
+          await deleteEach([...t.live()].map((p) => p.name), (name) => core.deleteNamespacedPod({ name, namespace }));
         },
         (t0) => liveRunningSince(t0).filter((p) => !old.has(p.uid)).length,
         (t0) => liveRunningSince(t0).filter((p) => !old.has(p.uid)).length >= TOTAL,
@@ -250,7 +250,7 @@ export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> 
     let tGone = 0;
     const del = await phase(
       'delete',
-      () => apps.deleteCollectionNamespacedDeployment({ namespace, propagationPolicy: 'Background' }).then(() => undefined),
+      () => deleteEach(Array.from({ length: s.deployments }, (_, i) => `app-${i}`), (name) => apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' })),
       () => t.live().length,
       () => {
         if (t.live().length > 0) return false;
@@ -309,6 +309,29 @@ export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> 
     }
   }
   return result;
+}
+
+/**
+ * One DELETE per object (what `kubectl delete pod a b c` does), 20 in flight: a deletecollection of
+ * 1000 pods is one request the apiserver may take longer to answer than the client waits. A failed
+ * DELETE is retried (3 times); NotFound counts as done.
+ */
+async function deleteEach(names: string[], del: (name: string) => Promise<unknown>): Promise<void> {
+  const queue = [...names];
+  const worker = async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await del(name);
+          break;
+        } catch (e) {
+          if ((e as { code?: number }).code === 404 || attempt >= 3) break;
+          await sleep(1000 * attempt);
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 20 }, worker));
 }
 
 async function waitNodes(core: CoreV1Api, id: string, count: number): Promise<void> {
