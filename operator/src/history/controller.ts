@@ -135,7 +135,9 @@ export function newHistoryController(o: HistoryControllerOptions): Controller {
       log.info('history of a previous pool of the same name replaced', { pool: ident.pool, block: name });
       current = { ...current, spec: { ...current.spec, poolUID: ident.poolUID, holders: {} } };
     }
-    if (current === undefined && entries.size === 0 && observed.size === 0) {
+    // A block gone with no history to append to: most likely its pool was deleted (the garbage
+    // collector removes blocks and histories with it); creating one would only be collected again.
+    if (current === undefined && (block === undefined || (entries.size === 0 && observed.size === 0))) {
       pending.delete(name);
       if (block === undefined) seen.delete(name);
       return;
