@@ -261,11 +261,14 @@ describe('auto-pool reconciler', () => {
     expect(t.api.pools.get(POOL)!.spec).toMatchObject({ gateway: '10.0.0.254', routes: [{ dst: '192.168.0.0/16', gw: '10.0.0.254' }] });
   });
 
-  it('never gives two workloads carved at once the same addresses', async () => {
+  it('never gives two workloads carved at once the same addresses, and carves them in one write', async () => {
     const t = setup();
     const names = Array.from({ length: 8 }, (_, i) => `w${i}`);
     for (const n of names) t.deployments.put(deployment(n, 3, {}, `uid-${n}-0000-${n}0000`) as never);
+    const before = t.api.writes;
     await Promise.all(names.map((n) => t.reconciler.reconcile(`Deployment/ns/${n}`, ctx)));
+    // Group-committed: the eight carvings share one subnet status write.
+    expect(t.api.writes - before).toBe(1);
     const sets = Object.values(t.ledger()).map((ips) => IPSet.parse(4, ips));
     expect(sets).toHaveLength(8);
     let union = IPSet.empty(4);

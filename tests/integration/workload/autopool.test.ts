@@ -52,7 +52,8 @@ beforeAll(async () => {
     podName: 'op-autopool',
     namespace: env.ns,
     leaseName: 'allocator',
-    lease: { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 },
+    // One replica: no failover to speed up; client-go's timings ride out a loaded machine.
+    lease: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 },
     grpcHost: '127.0.0.1',
     grpcPort: port,
     advertiseAddress: `127.0.0.1:${port}`,
@@ -131,17 +132,26 @@ async function allocateAll(app: string, count: number): Promise<Map<string, stri
   }, 60_000, 250);
   const out = new Map<string, string>();
   for (const p of pods) {
-    const r = await op.service.allocate({
-      containerId: `c-${p.metadata!.uid}`,
-      netns: '',
-      ifname: 'eth0',
-      pod: { namespace: env.ns, name: p.metadata!.name!, uid: p.metadata!.uid! },
-      nodeName: env.node,
-      defaultIpv4Ippool: [],
-      defaultIpv6Ippool: [],
-      requestId: '',
-      networkName: '',
-    });
+    // As a kubelet does: "try again" (UNAVAILABLE, e.g. the Lease renewed late) is retried.
+    const r = await waitFor(`an address for ${p.metadata!.name}`, async () => {
+      try {
+        const v = await op.service.allocate({
+          containerId: `c-${p.metadata!.uid}`,
+          netns: '',
+          ifname: 'eth0',
+          pod: { namespace: env.ns, name: p.metadata!.name!, uid: p.metadata!.uid! },
+          nodeName: env.node,
+          defaultIpv4Ippool: [],
+          defaultIpv6Ippool: [],
+          requestId: '',
+          networkName: '',
+        });
+        return { ok: true, value: v, detail: '' };
+      } catch (e) {
+        if ((e as { code?: number }).code !== 14) throw e;
+        return { ok: false, detail: (e as Error).message };
+      }
+    }, 60_000, 500);
     out.set(p.metadata!.name!, r.ips[0]!.address.split('/')[0]!);
   }
   return out;
