@@ -8,6 +8,7 @@ import type { Informer } from '../../framework/informer.js';
 import type { Logger } from '../../framework/logger.js';
 import type { AllocatorService } from '../../service/allocator-service.js';
 import { reservedAddresses } from '../../service/pool-state.js';
+import { manualPoolAddresses } from '../../core/subnet/index.js';
 import { newSubnetInformer } from '../informers.js';
 import { newAutoPoolController, newSubnetStatusController } from './controller.js';
 import { autoPoolEventRecorder } from './events.js';
@@ -40,7 +41,9 @@ export function createAutoPools(o: {
   const workloads = newWorkloadInformers(o.kc, log);
   const subnets = o.subnets ?? newSubnetInformer(o.kc, log);
   const io = new KubeAutoPoolIO(o.kc);
-  const ledger = new SubnetLedger(io, () => reservedAddresses(o.reservedIPs.list()));
+  // Carving leaves out reserved IPs and the addresses of hand-made pools inside a subnet (manual-pools.ts).
+  const unavailable = () => [...reservedAddresses(o.reservedIPs.list()), ...manualPoolAddresses(o.pools.list())];
+  const ledger = new SubnetLedger(io, unavailable);
   const usage = allocatorPoolUsage(o.service, () => o.reservedIPs.list());
   const autoPool = newAutoPoolController({
     workloads,
@@ -56,7 +59,7 @@ export function createAutoPools(o: {
     events: autoPoolEventRecorder(o.kc.makeApiClient(CoreV1Api), log),
     ...(o.pods ? { pods: o.pods, thirdPartyReader: apiThirdPartyReader(o.kc) } : {}),
   });
-  const subnetStatus = newSubnetStatusController({ subnets, pools: o.pools, ledger, reserved: () => reservedAddresses(o.reservedIPs.list()), log });
+  const subnetStatus = newSubnetStatusController({ subnets, pools: o.pools, ledger, reserved: unavailable, log });
   const caches = [...WORKLOAD_KINDS.map((k) => workloads[k]), ...(o.subnets ? [] : [subnets])] as Informer<KubernetesObject>[];
   return { caches, controllers: [autoPool, subnetStatus], subnets };
 }

@@ -2,3 +2,4 @@
 
 export * from './controlled-pools.js';
 export * from './carve.js';
+export * from './manual-pools.js';
