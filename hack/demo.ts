@@ -9,7 +9,10 @@
 //  5. a SpiderIPPool and a Deployment of 10 replicas annotated with it: every pod Running with a pool
 //     address configured inside its namespace, the pool's ALLOCATED-IP-COUNT 10, one SpiderEndpoint
 //     per pod; scale to 0 gives every address back;
-//  6. teardown (operator, nodes, namespace, pool, blocks, netns; the cluster if the demo started it).
+//  6. the shipped samples (config/samples, addresses moved into the demo network, hack/demo-samples.ts)
+//     and a copy of the sample Deployment annotated with the sample SpiderSubnet: its own auto pool;
+//     ends with them Running and `kubectl get spidersubnet,spiderippool` / spiderendpoints listed;
+//  7. teardown (operator, nodes, namespace, pool, blocks, netns; the cluster if the demo started it).
 //
 // A previous run that died half-way leaves processes, objects and netns behind: the demo removes them
 // first (its processes are recorded in <work>/pids).
@@ -29,6 +32,7 @@ import { buildShimInto, freePort, operatorEnv, SHIM, startNodeRelay, startOperat
 import { NodesimProcess } from '../tests/integration/helpers/nodesim-process.js';
 import { OperatorProcess, tail } from '../tests/integration/helpers/operator-process.js';
 import { metricsExcerpt } from '../tests/integration/metrics/excerpt.js';
+import { SAMPLE_APP, SAMPLE_AUTO_APP, SAMPLE_SUBNET, demoSamples, removeDemoSamples } from './demo-samples.js';
 import { waitFor, type Probe } from '../tests/integration/helpers/wait.js';
 import { ensureCluster, isClusterReady, kubectl, kubeconfigPath, repoRoot } from '../tests/support/cluster.js';
 
@@ -158,15 +162,22 @@ async function removeDemoObjects(report: (what: string) => void): Promise<void> 
   };
   const nsExists = await kubectl(['get', 'namespace', NS, '--ignore-not-found', '-o', 'name']).catch(() => '');
   if (nsExists.trim()) {
-    await attempt('deployment', () => kubectl(['delete', 'deployment', APP, '-n', NS, '--ignore-not-found', '--wait=false']));
+    // Every Deployment (the demo's and the samples'): a live one would recreate the pods removed below.
+    await attempt('deployments', () => kubectl(['delete', 'deployments', '--all', '-n', NS, '--ignore-not-found', '--wait=true', '--timeout=60s'], { timeoutMs: 70_000 }));
     // Pods whose node is gone never finish terminating: remove them outright.
     await attempt('pods', () => kubectl(['delete', 'pods', '--all', '-n', NS, '--force', '--grace-period=0', '--ignore-not-found'], { timeoutMs: 60_000 }));
+    // The operator is gone by now: nothing would remove the finalizers of endpoints still in use.
+    await attempt('endpoint finalizers', async () => {
+      const names = (await kubectl(['get', 'spiderendpoints', '-n', NS, '-o', 'name'])).trim().split('\n').filter(Boolean);
+      for (const n of names) await kubectl(['patch', n, '-n', NS, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']).catch(() => undefined);
+    });
     await attempt(`namespace ${NS}`, () => kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 130_000 }));
   }
   await attempt('nodes', () => kubectl(['delete', 'node', ...NODES, '--ignore-not-found']));
   await attempt('node leases', () => kubectl(['delete', 'lease', '-n', 'kube-node-lease', ...NODES, '--ignore-not-found']));
   await attempt('pool and subnet', () => kubectl(['delete', 'spiderippool', POOL, '--ignore-not-found']).then(() => kubectl(['delete', 'spidersubnet', SUBNET_NAME, '--ignore-not-found'])));
   await attempt('IPAM blocks', () => kubectl(['delete', 'ipamblocks.ipam.spiderpool-ts.io', '-l', `${LABEL_BLOCK_POOL}=${poolLabelValue(POOL)}`, '--ignore-not-found']));
+  await attempt('samples', () => removeDemoSamples());
   await attempt('netns', async () => nodesimCli(['cleanup', '--state-dir', stateDir, '--nodes', NODES.join(',')]));
 }
 
@@ -361,6 +372,28 @@ async function main(): Promise<void> {
     60_000,
   );
   show(`${leftEndpoints} SpiderEndpoints left in ${NS}`);
+
+  step(`the shipped samples (config/samples: ${SAMPLE_SUBNET}, its pool, the annotated ${SAMPLE_APP}) moved into the demo network, and ${SAMPLE_AUTO_APP}: the same Deployment annotated ipam.spidernet.io/subnet, which gets an auto pool of its own`);
+  const samples = await demoSamples(NS, { nodeSelector: deployment.spec.template.spec.nodeSelector, tolerations: deployment.spec.template.spec.tolerations });
+  await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: samples }) });
+  const sampleReplicas = samples.filter((o) => o.kind === 'Deployment').reduce((n, o) => n + Number(o.spec.replicas ?? 1), 0);
+  const selector = `app in (${SAMPLE_APP},${SAMPLE_AUTO_APP})`;
+  let sampleShown = -1;
+  await wait(
+    `all ${sampleReplicas} sample pods Running with distinct IPs`,
+    async () => {
+      const items = (JSON.parse(await kubectl(['get', 'pods', '-n', NS, '-l', selector, '-o', 'json'])) as PodList).items.filter((p) => !p.metadata.deletionTimestamp);
+      const running = items.filter((p) => p.status.phase === 'Running' && p.status.podIP);
+      const ips = new Set(running.map((p) => p.status.podIP));
+      if (running.length !== sampleShown) process.stdout.write(`    ${elapsed()} ${running.length}/${sampleReplicas} Running\n`);
+      sampleShown = running.length;
+      return { ok: running.length === sampleReplicas && ips.size === sampleReplicas, detail: `${running.length}/${sampleReplicas} Running, ${ips.size} distinct IPs` };
+    },
+    180_000,
+  );
+  show(await kubectl(['get', 'pods', '-n', NS, '-l', selector, '-o', 'wide']));
+  show(await kubectl(['get', 'spidersubnet,spiderippool']));
+  show(await kubectl(['get', 'spiderendpoints', '-n', NS]));
 
   await teardown(startedCluster && !values['keep-cluster'] ? 'stop' : startedCluster ? 'kept' : 'was-up');
   rmSync(WORK, { recursive: true, force: true });
