@@ -7,11 +7,16 @@
 // `npm run bench:alloc` then runs ipam-plugin/bench/shim-start.ts, which adds the line
 //   {"shimColdMs":…,"nodeEmptyMs":…,"ratio":…}
 // (medians of the built shim's cold ADD against a TLS gRPC server, interleaved with `node -e 0`).
-// Each round uses the same pods: everything is released (untimed) before the next round.
+// Each round allocates for its own pods, never seen before: every Allocate is a new allocation that
+// is written. (Re-using one set of pods measured mostly re-ADDs: a Release for a pod that still
+// exists keeps its addresses for the sandbox's next ADD, so the next round got them back without a
+// write.)
 import { randomBytes } from 'node:crypto';
 import { percentile } from '../nodesim/metrics.js';
 import { createPods, createPool, setUp, startInstance, tearDown } from '../integration/allocator/harness.js';
 import { KubeBlockIO } from '../../operator/src/service/block-client.js';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 
 // Write latency as the committer sees it (progress only): wraps the storage calls, not the logic.
 const writeMs: number[] = [];
@@ -33,24 +38,35 @@ const ROUNDS = [
   { concurrency: 500, allocations: 2000 },
 ];
 const progress = (msg: string) => process.stderr.write(`[bench:alloc] ${msg}\n`);
+// BENCH_PROFILE_CONCURRENCY=500: a V8 CPU profile of that round only (the timed part), written to
+// results/alloc-<N>.cpuprofile (open in Chrome DevTools); the figures of a profiled round are slower.
+const profileRound = Number(process.env.BENCH_PROFILE_CONCURRENCY ?? 0);
 
 const env = await setUp('bench-alloc');
 const pool = `bench-alloc-${randomBytes(3).toString('hex')}`;
 try {
   await createPool(pool, '10.253.0.0/16', '10.253.0.0-10.253.15.255');
-  const podCount = Math.max(...ROUNDS.map((r) => r.allocations));
+  const podCount = ROUNDS.reduce((n, r) => n + r.allocations, 0);
   progress(`creating ${podCount} pods in ${env.ns}`);
-  const pods = [...(await createPods(env, 'b', podCount, pool))];
+  const allPods = [...(await createPods(env, 'b', podCount, pool))];
   const inst = await startInstance(env, 'bench');
   const svc = inst.service;
   const cid = (name: string) => `cid-${name}`;
 
+  let firstPod = 0;
   for (const { concurrency, allocations } of ROUNDS) {
+    const pods = allPods.slice(firstPod, (firstPod += allocations));
     progress(`concurrency ${concurrency}: ${allocations} allocations`);
     const before = inst.committer.stats();
     const latencies: number[] = [];
     writeMs.length = 0;
     let next = 0;
+    const profiler = concurrency === profileRound ? new Session() : undefined;
+    if (profiler !== undefined) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     await Promise.all(
@@ -64,6 +80,13 @@ try {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    if (profiler !== undefined) {
+      const { profile } = await profiler.post('Profiler.stop');
+      const file = `results/alloc-${concurrency}.cpuprofile`;
+      writeFileSync(file, JSON.stringify(profile));
+      progress(`concurrency ${concurrency}: CPU profile in ${file}`);
+      profiler.disconnect();
+    }
     const after = inst.committer.stats();
     const cpu = process.cpuUsage(cpuBefore);
     progress(`concurrency ${concurrency}: ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU in ${Math.round(seconds * 1000)} ms (${Math.round((cpu.user + cpu.system) / allocations)} µs per allocation)`);
@@ -78,10 +101,6 @@ try {
         p99Ms: percentile(latencies, 99),
         writesPerAlloc: Math.round(((after.writes - before.writes) / (after.mutations - before.mutations)) * 1000) / 1000,
       }),
-    );
-    progress(`releasing ${allocations}`);
-    await Promise.all(
-      pods.slice(0, allocations).map(([name, uid]) => svc.release({ containerId: cid(name), ifname: 'eth0', pod: { namespace: env.ns, name, uid }, nodeName: env.node, ips: [], requestId: '', networkName: '' })),
     );
   }
   await inst.stop();
