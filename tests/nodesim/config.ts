@@ -38,6 +38,11 @@ run options:
                           --register-with-taints), e.g. to keep other workloads off test nodes
   --no-release-dead-sandboxes   on power-on, forget sandboxes that died without CNI DEL
                           (default: DEL them with their old container id, as kubelet+containerd do)
+  --fail-del-percent P    fault injection: a deterministic P % of CNI DEL execs (every 100/P-th per
+                          node) return a CNI error without running the plugin (default 0)
+  --fail-del-mode retry|lose|mixed   what the runtime does with an injected DEL failure: retry it
+                          (kubelet retries StopPodSandbox), lose it (the sandbox is dropped as if the
+                          DEL had happened: a DEL that never reached the IPAM), or alternate (default retry)
   --summary-file PATH     also write the exit summary there
   --log-level debug|info|warn|error
 `;
@@ -69,8 +74,15 @@ export interface RunOptions {
   labels: Record<string, string>;
   taints: Array<{ key: string; value?: string; effect: string }>;
   releaseDeadSandboxes: boolean;
+  delFaults: DelFaults;
   summaryFile: string | undefined;
   logLevel: Level;
+}
+
+/** Fault injection on CNI DEL (the chaos suite, tests/chaos): percent 0 = off. */
+export interface DelFaults {
+  percent: number;
+  mode: 'retry' | 'lose' | 'mixed';
 }
 
 export type Command =
@@ -170,6 +182,8 @@ export function parseCommand(argv: string[]): Command {
       taint: { type: 'string', multiple: true },
       'no-release-dead-sandboxes': { type: 'boolean' },
       'summary-file': { type: 'string' },
+      'fail-del-percent': { type: 'string' },
+      'fail-del-mode': { type: 'string', default: 'retry' },
       'log-level': { type: 'string', default: 'info' },
       'purge-state': { type: 'boolean' },
     },
@@ -204,6 +218,10 @@ export function parseCommand(argv: string[]): Command {
   });
   const count = values.count === undefined ? undefined : num(values.count, 0, 'count');
   const pods = num(values.pods, 250, 'pods');
+  const failDelPercent = num(values['fail-del-percent'], 0, 'fail-del-percent');
+  if (failDelPercent > 100) throw new Error(`--fail-del-percent: 0..100, not ${failDelPercent}`);
+  const failDelMode = values['fail-del-mode'];
+  if (failDelMode !== 'retry' && failDelMode !== 'lose' && failDelMode !== 'mixed') throw new Error(`--fail-del-mode: retry, lose or mixed, not ${failDelMode}`);
   return {
     cmd: 'run',
     opts: {
@@ -227,6 +245,7 @@ export function parseCommand(argv: string[]): Command {
       labels,
       taints,
       releaseDeadSandboxes: !values['no-release-dead-sandboxes'],
+      delFaults: { percent: failDelPercent, mode: failDelMode },
       summaryFile: values['summary-file'],
       logLevel,
     },

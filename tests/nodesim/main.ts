@@ -124,7 +124,7 @@ async function run(o: RunOptions): Promise<void> {
       nlog,
     );
     const runtime = new Runtime(
-      { mode: o.mode, node: n.name, nodeIP: n.ip, stateDir: o.stateDir, cniPath: o.cniPath, cniTimeoutMs: o.cniTimeoutMs, network, bootId },
+      { mode: o.mode, node: n.name, nodeIP: n.ip, stateDir: o.stateDir, cniPath: o.cniPath, cniTimeoutMs: o.cniTimeoutMs, network, bootId, delFaults: o.delFaults },
       metrics,
     );
     const kubelet = new SimKubelet(

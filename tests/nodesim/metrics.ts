@@ -24,6 +24,9 @@ export class Metrics {
   podsSetUp = 0;
   addFailures = 0;
   delFailures = 0;
+  /** --fail-del-percent: DELs answered with an injected error (counted in delFailures too) / of those, lost. */
+  delInjected = 0;
+  delLost = 0;
   syncFailures = 0;
   podsFinalized = 0;
   deadSandboxesReleased = 0;
@@ -48,6 +51,7 @@ export class Metrics {
     this.delMs.length = 0;
     this.setupMs.length = 0;
     this.podsSetUp = this.addFailures = this.delFailures = this.syncFailures = this.podsFinalized = 0;
+    this.delInjected = this.delLost = 0;
     this.deadSandboxesReleased = this.staleNetnsRemoved = this.statusPatches = this.events = 0;
     this.firstRunningAt = this.lastRunningAt = undefined;
   }
@@ -66,6 +70,8 @@ export class Metrics {
       podsFinalized: this.podsFinalized,
       addFailures: this.addFailures,
       delFailures: this.delFailures,
+      delInjected: this.delInjected,
+      delLost: this.delLost,
       syncFailures: this.syncFailures,
       deadSandboxesReleased: this.deadSandboxesReleased,
       staleNetnsRemoved: this.staleNetnsRemoved,

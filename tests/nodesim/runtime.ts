@@ -6,6 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { CniRuntimeConf, NetworkConfigList } from './cni.js';
 import { addIpamOnly, addNetworkList, delIpamOnly, delNetworkList, resultIPs } from './cni.js';
+import type { DelFaults } from './config.js';
 import type { Metrics } from './metrics.js';
 import { createPodNetns, delNetns, netnsExists, netnsPath, nodeNetns, podNetns } from './netns.js';
 import type { SandboxRecord } from './sandboxes.js';
@@ -22,6 +23,22 @@ export interface RuntimeOptions {
   cniTimeoutMs: number;
   network: NetworkConfigList;
   bootId: string;
+  /** Fault injection on DEL (--fail-del-percent); absent = none. */
+  delFaults?: DelFaults;
+}
+
+/**
+ * Whether DEL exec number `k` (0-based, per node) is an injected failure: spread evenly, deterministic
+ * (20 % = k 4, 9, 14, ...), so a run is repeatable. Of the injected failures, `lose` drops every one,
+ * `mixed` every other one (the 1st, 3rd, ...), `retry` none.
+ */
+export function injectedDelFault(f: DelFaults | undefined, k: number): 'none' | 'retry' | 'lose' {
+  if (!f || f.percent <= 0) return 'none';
+  if (Math.floor(((k + 1) * f.percent) / 100) === Math.floor((k * f.percent) / 100)) return 'none';
+  if (f.mode === 'retry') return 'retry';
+  if (f.mode === 'lose') return 'lose';
+  const nth = Math.floor(((k + 1) * f.percent) / 100); // 1-based index of this failure
+  return nth % 2 === 1 ? 'lose' : 'retry';
 }
 
 export const newId = (): string => randomBytes(32).toString('hex');
@@ -40,6 +57,8 @@ export class SandboxError extends Error {
 }
 
 export class Runtime {
+  private delExecs = 0;
+
   constructor(
     private readonly o: RuntimeOptions,
     private readonly metrics: Metrics,
@@ -131,6 +150,20 @@ export class Runtime {
   async stopSandbox(rec: SandboxRecord): Promise<void> {
     if (rec.mode === 'host-network') return;
     const netns = rec.mode === 'netns' ? (netnsExists(rec.netns) ? rec.netnsPath : '') : rec.netnsPath;
+    const fault = injectedDelFault(this.o.delFaults, this.delExecs++);
+    if (fault !== 'none') {
+      // Fault injection: the DEL "failed" without the plugin running (a CNI crash or a network error
+      // a real plugin cannot be made to produce on demand). retry: the error goes back to the kubelet
+      // loop, which retries StopPodSandbox; lose: the runtime drops the sandbox as if the DEL had
+      // happened, so the IPAM never hears of it (its GC must find the leak).
+      this.metrics.delFailures++;
+      this.metrics.delInjected++;
+      if (fault === 'retry') throw new Error(`injected CNI DEL failure (sandbox ${rec.sandboxId.slice(0, 12)}; --fail-del-percent)`);
+      this.metrics.delLost++;
+      if (rec.mode === 'netns') await delNetns(rec.netns);
+      removeSandbox(this.o.stateDir, rec);
+      return;
+    }
     const t0 = performance.now();
     try {
       if (rec.mode === 'netns') await delNetworkList(this.o.network, this.rtConf(rec, netns), rec.result);
