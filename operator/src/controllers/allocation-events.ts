@@ -5,10 +5,11 @@
 // pool. The namespace quota posts its own (service/quota-events.ts, IPQuotaExceeded); retryable
 // states (not leader, not ready, an auto pool being created) heal by themselves.
 //
-// Same recorder pattern as quota-events.ts: the runtime retries a failed ADD every few seconds, so
-// one Event per pod and reason per minute is enough to be seen without flooding the API. Posted
-// off the allocation path (fire and forget); the allocator calls this only when it fails.
+// Same recorder as quota-events.ts (framework/event-recorder.ts): the runtime retries a failed ADD
+// every few seconds, so one Event per pod and reason per minute is enough to be seen without flooding
+// the API. Posted off the allocation path (fire and forget); the allocator calls this only when it fails.
 import type { CoreV1Api } from '@kubernetes/client-node';
+import { podObject, warningEventRecorder } from '../framework/event-recorder.js';
 import type { Logger } from '../framework/logger.js';
 import { ErrorReason } from '../rpc/errors.js';
 
@@ -54,35 +55,11 @@ export function allocationEventRecorder(
   log: Logger,
   opts: { component?: string; everyMs?: number; now?: () => number } = {},
 ): (f: AllocationFailure) => void {
-  const last = new Map<string, number>();
-  const now = opts.now ?? Date.now;
-  const every = opts.everyMs ?? 60_000;
+  const record = warningEventRecorder(core, log, { ...opts, nameInfix: 'ipalloc', failureLog: 'could not post allocation failure event' });
   return (f) => {
     const ev = failureEvent(f);
     if (ev === undefined || !f.pod.namespace || !f.pod.name) return;
-    const key = `${f.pod.uid}/${ev.reason}`;
-    const t = now();
-    if (t - (last.get(key) ?? -Infinity) < every) return;
-    last.set(key, t);
-    // Forget pods not refused for a while (the map would otherwise grow with every refused pod).
-    if (last.size > 10_000) for (const [k, at] of last) if (t - at >= every) last.delete(k);
-    const stamp = new Date(t);
     const message = ev.message.length > MAX_MESSAGE ? `${ev.message.slice(0, MAX_MESSAGE - 1)}…` : ev.message;
-    core
-      .createNamespacedEvent({
-        namespace: f.pod.namespace,
-        body: {
-          metadata: { generateName: `${f.pod.name}.ipalloc.`, namespace: f.pod.namespace },
-          involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: f.pod.namespace, name: f.pod.name, uid: f.pod.uid },
-          reason: ev.reason,
-          type: 'Warning',
-          message,
-          source: { component: opts.component ?? 'spiderpool-ts-operator' },
-          firstTimestamp: stamp,
-          lastTimestamp: stamp,
-          count: 1,
-        },
-      })
-      .catch((err: unknown) => log.warn('could not post allocation failure event', { namespace: f.pod.namespace, name: f.pod.name, error: (err as Error)?.message ?? String(err) }));
+    record({ involvedObject: podObject(f.pod), reason: ev.reason, message, topic: ev.reason });
   };
 }
