@@ -1,7 +1,8 @@
 // The allocator's read side of the cluster: informer caches for pods, namespaces, nodes, pools and
 // reserved IPs, and a GET for a pod the cache has not seen yet (the kubelet calls CNI ADD moments
 // after the pod is bound; our watch may be a few milliseconds behind).
-import { ApiException, type AppsV1Api, type CoreV1Api, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api, KubernetesObject, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
+import { readLiveStatefulSet, readPod } from '../framework/api-reads.js';
 import type { SpiderIPPool, SpiderReservedIP } from '../api/v2beta1/types.js';
 import type { Informer } from '../framework/informer.js';
 import type { ClusterView } from './allocator-service.js';
@@ -55,36 +56,19 @@ export function informerClusterView(inf: ClusterInformers, core: CoreV1Api, apps
       return { ...top, namespace } satisfies Application;
     },
     async statefulSetOrdinals(namespace, name) {
-      try {
-        const sts = await apps.readNamespacedStatefulSet({ namespace, name });
-        return sts.metadata?.deletionTimestamp ? undefined : { start: sts.spec?.ordinals?.start ?? 0, replicas: sts.spec?.replicas ?? 1 };
-      } catch (e) {
-        if (e instanceof ApiException && e.code === 404) return undefined;
-        throw new Error(`reading statefulset ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-      }
+      const sts = await readLiveStatefulSet(apps, namespace, name);
+      return sts === undefined ? undefined : { start: sts.spec?.ordinals?.start ?? 0, replicas: sts.spec?.replicas ?? 1 };
     },
     async pod(namespace, name) {
-      const cached = inf.pods.get(`${namespace}/${name}`);
-      if (cached !== undefined) return cached;
-      try {
-        return await core.readNamespacedPod({ namespace, name });
-      } catch (e) {
-        if (e instanceof ApiException && e.code === 404) return undefined;
-        throw new Error(`reading pod ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-      }
+      return inf.pods.get(`${namespace}/${name}`) ?? readPod(core, namespace, name);
     },
     namespace: (name) => inf.namespaces.get(name),
     nodeLabels: (name) => inf.nodes.get(name)?.metadata?.labels,
     pools: () => inf.pools.snapshot(),
     // Read from the API, not cached: asked only when a StatefulSet pod is deleted.
     async statefulSetReplicas(namespace, name) {
-      try {
-        const sts = await apps.readNamespacedStatefulSet({ namespace, name });
-        return sts.metadata?.deletionTimestamp ? undefined : (sts.spec?.replicas ?? 1);
-      } catch (e) {
-        if (e instanceof ApiException && e.code === 404) return undefined;
-        throw new Error(`reading statefulset ${namespace}/${name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-      }
+      const sts = await readLiveStatefulSet(apps, namespace, name);
+      return sts === undefined ? undefined : (sts.spec?.replicas ?? 1);
     },
   };
 }
