@@ -4,6 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config.js';
+import { shareConnections } from './framework/kube-connections.js';
 import { createLogger } from './framework/logger.js';
 import { createOperator } from './operator.js';
 import { type InClusterPki, startInClusterPki } from './security/bootstrap.js';
@@ -21,6 +22,8 @@ const log = createLogger({ level: config.logLevel, defaultMeta: { operator: conf
 const kc = new KubeConfig();
 if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
 else kc.loadFromDefault();
+// client-node opens a new TLS connection per request otherwise (framework/kube-connections.ts).
+shareConnections(kc);
 
 // TLS_MODE=operator-ca (config/manager): the CA from its Secret, this replica's serving certificate
 // and /enroll for the installer (ADR 0006); without it the certificates come from TLS_*_FILE.

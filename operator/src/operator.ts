@@ -3,7 +3,7 @@
 // IPAMBlocks before serving), release on pod deletion, and the derived views (SpiderIPPool status,
 // SpiderEndpoints); the TLS gRPC endpoint, which followers answer with the leader's address.
 // main.ts builds one from the environment; tests build several in one process.
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, type KubeConfig, type V1Namespace, type V1Node } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Namespace, type V1Node } from '@kubernetes/client-node';
 import { DEFAULT_GC_CONFIG, type OperatorConfig, leaderAddress, leaseIdentity } from './config.js';
 import { newBlockInformer, newEndpointInformer, newPodInformer, newPoolInformer, newReservedIPInformer, newSubnetInformer } from './controllers/informers.js';
 import { allocationEventRecorder } from './controllers/allocation-events.js';
@@ -11,6 +11,7 @@ import { createAutoPools } from './controllers/autopool/index.js';
 import { KubePoolStatusWriter, newIPPoolStatusController } from './controllers/ippool-status.js';
 import { KubeEndpointWriter, apiParentLookup, newSpiderEndpointController } from './controllers/spiderendpoint.js';
 import { Informer } from './framework/informer.js';
+import { leaseApi } from './framework/leader-election-client.js';
 import type { Logger } from './framework/logger.js';
 import { Manager } from './framework/manager.js';
 import { newHistoryController } from './history/controller.js';
@@ -130,7 +131,8 @@ export function createOperator(config: OperatorConfig, kc: KubeConfig, log: Logg
       ...autoPoolControllers.map((controller) => ({ controller, leaderOnly: true })),
       { controller: webhook.finalizer, leaderOnly: true },
     ],
-    leaderElection: { coordination: kc.makeApiClient(CoordinationV1Api), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...config.lease },
+    // The Lease on connections of its own: a renew never waits for a handshake or behind a list.
+    leaderElection: { coordination: leaseApi(kc), namespace: config.namespace, name: config.leaseName, identity: leaseIdentity(config), ...config.lease },
     healthPort: config.healthPort,
     metrics,
     onReconcile: metrics.observeReconcile,

@@ -9,6 +9,7 @@
 // the same deadline on every call, so a leader whose renew loop is stuck (a hung request, a blocked
 // event loop) stops claiming leadership even before the loop notices. Work that must never run in two
 // replicas (allocation) checks isLeader() and still guards its own writes with resourceVersion.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { V1MicroTime } from '@kubernetes/client-node';
 import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from './logger.js';
@@ -53,12 +54,20 @@ export class LeaderElector {
   private leading: AbortController | undefined;
   /** monotonic time at which the last successful acquire/renew request was SENT */
   private lastRenewAt = 0;
+  /** monotonic time at which the last attempt (successful or not) was sent: the renew cadence */
+  private lastAttemptAt = 0;
   private observedRv: string | undefined;
   /** monotonic time we last saw the Lease change; the basis of expiry (not the Lease's renewTime) */
   private observedAt = 0;
   private observedHolder: string | undefined;
+  /** the Lease as last read or written: the leader's renew writes it back without reading first */
+  private observedLease: V1Lease | undefined;
   /** monotonic time of the last successful read or write of the Lease */
   private lastContactAt = 0;
+  /** event-loop delay since the last renew: tells a slow apiserver from a starved process in the logs */
+  private loopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined;
+  /** per-request durations of the attempt in flight (read / write), for the slow-renew log */
+  private steps: Record<string, number> = {};
 
   constructor(private readonly opts: LeaderElectorOptions) {
     this.leaseMs = opts.leaseDurationMs ?? 15_000;
@@ -81,6 +90,8 @@ export class LeaderElector {
     if (!this.stopped) return;
     this.stopped = false;
     this.stopController = new AbortController();
+    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    this.loopDelay.enable();
     this.loop = this.run(this.stopController.signal);
   }
 
@@ -93,6 +104,7 @@ export class LeaderElector {
     this.stopped = true;
     this.stopController?.abort();
     await this.loop;
+    this.loopDelay?.disable();
     if (!this.leading) return;
     // Step down (abort the work's signal) before releasing, so the successor never overlaps us.
     this.stepDown('stopped');
@@ -133,9 +145,12 @@ export class LeaderElector {
         continue;
       }
       this.startLeading();
-      // Leader: renew every retryPeriod; give up once renewDeadline passed without a success.
+      // Leader: renew every retryPeriod counted from when the last attempt was SENT (a renew that
+      // took longer than that is followed at once, not after another retryPeriod: renewDeadline is
+      // measured from the send time too, so idling after a slow answer only eats the margin); give
+      // up once renewDeadline passed without a success.
       while (!stop.aborted && this.leading) {
-        await sleep(this.retryMs, stop);
+        await sleep(Math.max(0, this.retryMs - (performance.now() - this.lastAttemptAt)), stop);
         if (stop.aborted) break;
         const left = this.renewDeadlineMs - (performance.now() - this.lastRenewAt);
         if (left > 0 && (await this.attempt(left))) continue;
@@ -149,19 +164,54 @@ export class LeaderElector {
   /** One tryAcquireOrRenew bounded by timeoutMs; errors are logged and count as "not acquired". */
   private async attempt(timeoutMs: number): Promise<boolean> {
     const sentAt = performance.now();
+    this.lastAttemptAt = sentAt;
+    const leading = this.leading !== undefined;
+    this.steps = {};
     let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer = setTimeout(() => {
+        timedOut = true;
+        resolve(false);
+      }, timeoutMs);
     });
+    let ok = false;
     try {
-      const ok = await Promise.race([this.tryAcquireOrRenew(), timeout]);
+      ok = await Promise.race([this.tryAcquireOrRenew(), timeout]);
       if (ok) this.lastRenewAt = sentAt;
       return ok;
     } catch (error) {
-      this.log.warn('lease acquire/renew failed', { error: describe(error), leading: this.leading !== undefined });
+      this.log.warn('lease acquire/renew failed', { error: describe(error), leading });
       return false;
     } finally {
       clearTimeout(timer);
+      this.reportSlow(leading, ok, timedOut, performance.now() - sentAt);
+    }
+  }
+
+  /**
+   * A leader's renew that failed or took over half a retry period is logged with what it waited
+   * for: each API request's duration and the event-loop delay since the last report. A long request
+   * with a small loop delay is the apiserver (or the connection); a large loop delay is this process.
+   */
+  private reportSlow(leading: boolean, ok: boolean, timedOut: boolean, ms: number): void {
+    const h = this.loopDelay;
+    if (!leading || (ok && ms < this.retryMs / 2)) {
+      if (ok) h?.reset();
+      return;
+    }
+    const loop = h && h.count > 0 ? { p50Ms: round(h.percentile(50) / 1e6), p99Ms: round(h.percentile(99) / 1e6), maxMs: round(h.max / 1e6) } : undefined;
+    this.log.warn('lease renew slow', { ok, timedOut, ms: round(ms), requestsMs: this.steps, eventLoopDelay: loop, sinceLastRenewMs: round(performance.now() - this.lastRenewAt) });
+    h?.reset();
+  }
+
+  /** Times one API request of the attempt in flight. */
+  private async step<T>(name: string, call: Promise<T>): Promise<T> {
+    const at = performance.now();
+    try {
+      return await call;
+    } finally {
+      this.steps[name] = round(performance.now() - at);
     }
   }
 
@@ -179,9 +229,23 @@ export class LeaderElector {
       };
     };
 
+    // Fast path (client-go's): the leader renews with one conditional write of the Lease it last
+    // saw instead of a read and a write — half the round trips on a loaded apiserver. Someone else
+    // wrote it since (409): fall through to the read.
+    const mine = this.observedLease;
+    if (this.leading && mine?.spec?.holderIdentity === identity && mine.metadata?.resourceVersion) {
+      try {
+        const renewed = await this.step('renew', coordination.replaceNamespacedLease({ name, namespace, body: { ...mine, spec: { ...mine.spec, ...spec(mine.spec) } } }));
+        this.observe(renewed);
+        return true;
+      } catch (error) {
+        if (httpCode(error) !== 409) throw error;
+      }
+    }
+
     let lease: V1Lease;
     try {
-      lease = await coordination.readNamespacedLease({ name, namespace });
+      lease = await this.step('read', coordination.readNamespacedLease({ name, namespace }));
     } catch (error) {
       if (httpCode(error) !== 404) throw error;
       try {
@@ -204,11 +268,14 @@ export class LeaderElector {
 
     // Free, expired, or ours: write ourselves in, conditional on the version we read.
     try {
-      const updated = await coordination.replaceNamespacedLease({
-        name,
-        namespace,
-        body: { ...lease, spec: { ...lease.spec, ...spec(lease.spec) } },
-      });
+      const updated = await this.step(
+        'write',
+        coordination.replaceNamespacedLease({
+          name,
+          namespace,
+          body: { ...lease, spec: { ...lease.spec, ...spec(lease.spec) } },
+        }),
+      );
       this.observe(updated);
       return true;
     } catch (error) {
@@ -219,6 +286,7 @@ export class LeaderElector {
 
   private observe(lease: V1Lease): void {
     this.lastContactAt = performance.now();
+    this.observedLease = lease;
     const rv = lease.metadata?.resourceVersion;
     if (rv !== this.observedRv) {
       this.observedRv = rv;
@@ -279,6 +347,8 @@ export class LeaderElector {
     }
   }
 }
+
+const round = (ms: number): number => Math.round(ms * 10) / 10;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
