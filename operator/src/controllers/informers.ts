@@ -33,13 +33,21 @@ export const blockIndexers: Record<string, IndexFunc<BlockObject>> = {
 
 /** Every pod key (`namespace/name`) with an entry in the block (undecodable entries skipped). */
 export function podKeysOfBlock(b: IPAMBlock): string[] {
+  // Informer objects are replaced, never mutated: the index, the endpoint controller's source and
+  // its pool source all ask for the same version, so decode it once.
+  const hit = podKeysMemo.get(b);
+  if (hit !== undefined) return hit;
   const keys = new Set<string>();
   for (const text of Object.values(b.spec?.allocations ?? {})) {
     const e = decodeEntry(text);
     if (!(e instanceof Error)) keys.add(e.pod);
   }
-  return [...keys];
+  const out = [...keys];
+  podKeysMemo.set(b, out);
+  return out;
 }
+
+const podKeysMemo = new WeakMap<IPAMBlock, string[]>();
 
 /** One recorded allocation with its address spelled out. */
 export interface BlockHeld {

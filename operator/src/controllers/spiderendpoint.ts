@@ -54,6 +54,7 @@ import { ANNO_POD_ROUTES, SPIDER_FINALIZER, KIND_CRONJOB, KIND_DEPLOYMENT, KIND_
 import { parseRoutesAnnotation } from '../core/annotations/index.js';
 import { cidrRange, parseCIDR, parseIP } from '../core/ip/index.js';
 import { Controller, type ControllerOptions, type Reconcile, type Source, informerSource } from '../framework/controller.js';
+import { blockPodSource } from './block-changes.js';
 import type { Informer } from '../framework/informer.js';
 import { splitKey } from '../framework/keys.js';
 import type { Logger } from '../framework/logger.js';
@@ -435,7 +436,8 @@ export function newSpiderEndpointController(opts: SpiderEndpointControllerOption
     log: opts.log,
     ...(opts.onResult ? { onResult: opts.onResult } : {}),
     sources: [
-      informerSource(opts.blocks, podKeysOfBlock),
+      // only the pods whose entries changed (block-changes.ts), not all ~256 of the block
+      blockPodSource(opts.blocks),
       informerSource(opts.pods),
       informerSource(opts.endpoints),
       poolSource,
