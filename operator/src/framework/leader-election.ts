@@ -10,7 +10,7 @@
 // event loop) stops claiming leadership even before the loop notices. Work that must never run in two
 // replicas (allocation) checks isLeader() and still guards its own writes with resourceVersion.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { V1MicroTime } from '@kubernetes/client-node';
+import { PatchStrategy, V1MicroTime, setHeaderOptions } from '@kubernetes/client-node';
 import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from './logger.js';
 
@@ -42,6 +42,8 @@ export interface LeaderElectorOptions extends LeaderCallbacks {
 
 /** client-go's JitterFactor: candidates wait retryPeriod × [1, 1.2) so they do not poll in lockstep. */
 const JITTER = 1.2;
+/** renews out at once at most (a renew every retryPeriod: 5 covers a 10 s deadline at 2 s) */
+const MAX_RENEWS_IN_FLIGHT = 5;
 
 export class LeaderElector {
   private readonly leaseMs: number;
@@ -60,8 +62,11 @@ export class LeaderElector {
   /** monotonic time we last saw the Lease change; the basis of expiry (not the Lease's renewTime) */
   private observedAt = 0;
   private observedHolder: string | undefined;
-  /** the Lease as last read or written: the leader's renew writes it back without reading first */
-  private observedLease: V1Lease | undefined;
+  /** renew patches sent and not answered yet (they may overlap on a slow apiserver) */
+  private renewsInFlight = 0;
+  private readonly renewing = new Set<Promise<void>>();
+  /** a renew's condition failed: the next attempt reads the Lease and writes it with a CAS */
+  private needsRead = false;
   /** monotonic time of the last successful read or write of the Lease */
   private lastContactAt = 0;
   /** event-loop delay since the last renew: tells a slow apiserver from a starved process in the logs */
@@ -145,47 +150,110 @@ export class LeaderElector {
         continue;
       }
       this.startLeading();
-      // Leader: renew every retryPeriod counted from when the last attempt was SENT (a renew that
-      // took longer than that is followed at once, not after another retryPeriod: renewDeadline is
-      // measured from the send time too, so idling after a slow answer only eats the margin); give
-      // up once renewDeadline passed without a success.
-      while (!stop.aborted && this.leading) {
-        await sleep(Math.max(0, this.retryMs - (performance.now() - this.lastAttemptAt)), stop);
-        if (stop.aborted) break;
-        const left = this.renewDeadlineMs - (performance.now() - this.lastRenewAt);
-        if (left > 0 && (await this.attempt(left))) continue;
-        if (performance.now() - this.lastRenewAt >= this.renewDeadlineMs) {
+      const term = this.leading!;
+      this.needsRead = false;
+      // Leader: a renew every retryPeriod, counted from the last send and NOT waiting for the last
+      // answer — each renew is a JSON patch conditional on us still being the holder (no
+      // resourceVersion), so renews may overlap: on an apiserver that takes 5 s per write a success
+      // still lands every retryPeriod, each counting from when it was sent. Give up once
+      // renewDeadline passed since the send of the last successful renew.
+      while (!stop.aborted && this.leading === term) {
+        const sinceRenew = performance.now() - this.lastRenewAt;
+        if (sinceRenew >= this.renewDeadlineMs) {
           this.stepDown(`failed to renew within renewDeadline (${this.renewDeadlineMs} ms)`);
+          break;
+        }
+        const untilNext = this.retryMs - (performance.now() - this.lastAttemptAt);
+        if (untilNext > 0) {
+          await sleep(Math.min(untilNext, this.renewDeadlineMs - sinceRenew), stop);
+          continue;
+        }
+        if (this.needsRead) {
+          // A renew's condition failed (someone else holds it, or it is gone): read, then CAS.
+          await this.attempt(this.renewDeadlineMs - sinceRenew);
+        } else if (this.renewsInFlight < MAX_RENEWS_IN_FLIGHT) {
+          this.renewInBackground(term);
+        } else {
+          this.lastAttemptAt = performance.now(); // the slow ones are still out: skip this beat
         }
       }
     }
+    await this.settleRenews();
   }
 
-  /** One tryAcquireOrRenew bounded by timeoutMs; errors are logged and count as "not acquired". */
+  /**
+   * One renew of a Lease we hold: a JSON patch that tests holderIdentity (so it can never overwrite
+   * another holder) and moves renewTime. Its success counts from when it was SENT: the write landed
+   * after that, and followers wait leaseDuration from when they see it change.
+   */
+  private renewInBackground(term: AbortController): void {
+    const { coordination, namespace, name, identity } = this.opts;
+    const sentAt = performance.now();
+    this.lastAttemptAt = sentAt;
+    this.renewsInFlight++;
+    const patch = [
+      { op: 'test', path: '/spec/holderIdentity', value: identity },
+      { op: 'replace', path: '/spec/renewTime', value: new V1MicroTime().toISOString() },
+      { op: 'replace', path: '/spec/leaseDurationSeconds', value: Math.ceil(this.leaseMs / 1000) },
+    ];
+    const done = coordination
+      .patchNamespacedLease({ name, namespace, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))
+      .then(
+        (lease) => {
+          if (this.leading !== term) return;
+          this.lastRenewAt = Math.max(this.lastRenewAt, sentAt);
+          this.observe(lease);
+          this.reportSlow(true, performance.now() - sentAt, { renew: round(performance.now() - sentAt) });
+        },
+        (error: unknown) => {
+          const code = httpCode(error);
+          // 422: the test failed (another holder); 404: the Lease is gone; 409: lost an internal race.
+          if (code === 422 || code === 404 || code === 409) this.needsRead = true;
+          if (this.leading === term) {
+            this.log.warn('lease renew failed', { error: describe(error), ms: round(performance.now() - sentAt) });
+            this.reportSlow(false, performance.now() - sentAt, { renew: round(performance.now() - sentAt) });
+          }
+        },
+      )
+      .finally(() => {
+        this.renewsInFlight--;
+        this.renewing.delete(done);
+      });
+    this.renewing.add(done);
+  }
+
+  /** stop(): renews still out must land (or fail) before the Lease is released, or they race the release. */
+  private async settleRenews(): Promise<void> {
+    if (this.renewing.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.renewing]), new Promise<void>((r) => (timer = setTimeout(r, this.renewDeadlineMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** One tryAcquireOrRenew (read, then a CAS write) bounded by timeoutMs; errors are logged and count as "not acquired". */
   private async attempt(timeoutMs: number): Promise<boolean> {
     const sentAt = performance.now();
     this.lastAttemptAt = sentAt;
     const leading = this.leading !== undefined;
     this.steps = {};
     let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
     const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => {
-        timedOut = true;
-        resolve(false);
-      }, timeoutMs);
+      timer = setTimeout(() => resolve(false), timeoutMs);
     });
     let ok = false;
     try {
       ok = await Promise.race([this.tryAcquireOrRenew(), timeout]);
-      if (ok) this.lastRenewAt = sentAt;
+      if (ok) {
+        this.lastRenewAt = sentAt;
+        this.needsRead = false;
+      }
       return ok;
     } catch (error) {
       this.log.warn('lease acquire/renew failed', { error: describe(error), leading });
       return false;
     } finally {
       clearTimeout(timer);
-      this.reportSlow(leading, ok, timedOut, performance.now() - sentAt);
+      if (leading) this.reportSlow(ok, performance.now() - sentAt, this.steps);
     }
   }
 
@@ -194,14 +262,14 @@ export class LeaderElector {
    * for: each API request's duration and the event-loop delay since the last report. A long request
    * with a small loop delay is the apiserver (or the connection); a large loop delay is this process.
    */
-  private reportSlow(leading: boolean, ok: boolean, timedOut: boolean, ms: number): void {
+  private reportSlow(ok: boolean, ms: number, requestsMs: Record<string, number>): void {
     const h = this.loopDelay;
-    if (!leading || (ok && ms < this.retryMs / 2)) {
-      if (ok) h?.reset();
+    if (ok && ms < this.retryMs / 2) {
+      h?.reset();
       return;
     }
     const loop = h && h.count > 0 ? { p50Ms: round(h.percentile(50) / 1e6), p99Ms: round(h.percentile(99) / 1e6), maxMs: round(h.max / 1e6) } : undefined;
-    this.log.warn('lease renew slow', { ok, timedOut, ms: round(ms), requestsMs: this.steps, eventLoopDelay: loop, sinceLastRenewMs: round(performance.now() - this.lastRenewAt) });
+    this.log.warn('lease renew slow', { ok, ms: round(ms), requestsMs, eventLoopDelay: loop, sinceLastRenewSentMs: round(performance.now() - this.lastRenewAt), renewsInFlight: this.renewsInFlight });
     h?.reset();
   }
 
@@ -228,20 +296,6 @@ export class LeaderElector {
         leaseTransitions: renewing ? (prev?.leaseTransitions ?? 0) : (prev?.leaseTransitions ?? -1) + 1,
       };
     };
-
-    // Fast path (client-go's): the leader renews with one conditional write of the Lease it last
-    // saw instead of a read and a write — half the round trips on a loaded apiserver. Someone else
-    // wrote it since (409): fall through to the read.
-    const mine = this.observedLease;
-    if (this.leading && mine?.spec?.holderIdentity === identity && mine.metadata?.resourceVersion) {
-      try {
-        const renewed = await this.step('renew', coordination.replaceNamespacedLease({ name, namespace, body: { ...mine, spec: { ...mine.spec, ...spec(mine.spec) } } }));
-        this.observe(renewed);
-        return true;
-      } catch (error) {
-        if (httpCode(error) !== 409) throw error;
-      }
-    }
 
     let lease: V1Lease;
     try {
@@ -286,7 +340,6 @@ export class LeaderElector {
 
   private observe(lease: V1Lease): void {
     this.lastContactAt = performance.now();
-    this.observedLease = lease;
     const rv = lease.metadata?.resourceVersion;
     if (rv !== this.observedRv) {
       this.observedRv = rv;

@@ -1,8 +1,9 @@
 // LeaderElector against an in-memory Lease whose API requests take a fixed latency, as on a loaded
 // apiserver. The seed benchmark lost the Lease 9 times in 4 minutes (docs/benchmark.md): each renew
-// was a read and a write, each on a new TLS connection, and on a starved machine the pair took longer
-// than renewDeadline. The leader must renew with one request, so it keeps the Lease while a single
-// request takes more than half the deadline.
+// was a read and a write, each on a new TLS connection, sent retryPeriod after the last answer, and
+// on a starved machine (a Lease write answered in 1-6 s, event-loop delay < 1 s) two of them did not
+// fit in renewDeadline. The leader renews with one conditional patch per retryPeriod without waiting
+// for the last answer, so it keeps the Lease while each request takes most of the deadline.
 import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
 import { LeaderElector } from '../../src/framework/leader-election.js';
 import { createLogger } from '../../src/framework/logger.js';
@@ -14,7 +15,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class SlowLeaseApi {
   lease: V1Lease | undefined;
   rv = 0;
-  calls = { read: 0, create: 0, replace: 0 };
+  calls = { read: 0, create: 0, replace: 0, patch: 0 };
   constructor(public latencyMs: number) {}
   private clone = (l: V1Lease): V1Lease => JSON.parse(JSON.stringify(l)) as V1Lease;
   private err = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code });
@@ -29,6 +30,21 @@ class SlowLeaseApi {
     await sleep(this.latencyMs);
     if (this.lease) throw this.err(409);
     this.lease = { ...this.clone(body), metadata: { ...body.metadata, resourceVersion: String(++this.rv) } };
+    return this.clone(this.lease);
+  }
+  /** JSON patch: test and replace ops on /spec/<field> only (what the elector sends); a failed test is 422. */
+  async patchNamespacedLease({ body }: { body: Array<{ op: string; path: string; value: unknown }> }): Promise<V1Lease> {
+    this.calls.patch++;
+    await sleep(this.latencyMs);
+    if (!this.lease) throw this.err(404);
+    const next = this.clone(this.lease);
+    const spec = next.spec as Record<string, unknown>;
+    for (const op of body) {
+      const field = op.path.replace('/spec/', '');
+      if (op.op === 'test' && spec[field] !== op.value) throw this.err(422);
+      if (op.op === 'replace') spec[field] = op.value;
+    }
+    this.lease = { ...next, metadata: { ...next.metadata, resourceVersion: String(++this.rv) } };
     return this.clone(this.lease);
   }
   async replaceNamespacedLease({ body }: { body: V1Lease }): Promise<V1Lease> {
@@ -67,39 +83,41 @@ async function until(what: string, ok: () => boolean, timeoutMs: number): Promis
 }
 
 describe('LeaderElector on a slow apiserver', () => {
-  it('keeps the Lease while every request takes a third of the renew deadline', async () => {
-    // 2 s per request, deadline 6 s (measured from when the last successful renew was sent), retry
-    // 1 s. Before: a renew was a read and a write (4 s), then 1 s idle, then the next renew's read and
-    // write — 9 s > 6 s: lost, every time. Now: one write per renew, the next sent as soon as the
-    // last answered — a success every 2 s, 4 s of slack for event-loop noise.
+  it('keeps the Lease while every request takes most of the renew deadline', async () => {
+    // 5 s per request, deadline 8 s (counted from when the last successful renew was SENT), retry
+    // 1 s. Before: a renew was a read and a write (10 s) — lost at once. A single write per renew,
+    // sent when the last one answered, would still need 5 + 5 > 8 s. Renews that overlap (one sent
+    // every second, each conditional on the holder) land one per second, each 5 s after its send:
+    // at most ~6 s since the last successful send, 2 s of slack for event-loop noise.
     // The load arrives after the operator started leading (as in the benchmark).
     const api = new SlowLeaseApi(10);
-    const { elector, events } = electorOn(api, 'a', { lease: 9_000, deadline: 6_000, retry: 1_000 });
+    const { elector, events } = electorOn(api, 'a', { lease: 12_000, deadline: 8_000, retry: 1_000 });
     elector.start();
     try {
       await until('leading', () => events.includes('started'), 10_000);
-      api.latencyMs = 2_000;
+      api.latencyMs = 5_000;
       const before = { ...api.calls };
-      await sleep(12_000); // ~6 renews
+      await sleep(16_000);
       expect(events).toEqual(['started']);
       expect(elector.isLeader()).toBe(true);
-      const renews = api.calls.replace - before.replace;
-      expect(renews).toBeGreaterThanOrEqual(3);
-      // renewing reads nothing: one conditional write of the Lease last seen
+      expect(api.calls.patch - before.patch).toBeGreaterThanOrEqual(8);
+      // renewing reads nothing and never overwrites by resourceVersion
       expect(api.calls.read - before.read).toBe(0);
+      expect(api.calls.replace - before.replace).toBe(0);
+      expect(api.lease?.spec?.holderIdentity).toBe('a');
     } finally {
       await elector.stop({ release: false });
     }
-  }, 30_000);
+  }, 40_000);
 
-  it('a renew that lost a race (409) falls back to reading the Lease, and a taken-over Lease is given up', async () => {
+  it('a Lease taken over by another holder: the renew patch fails its test, the elector reads the Lease and steps down', async () => {
     const api = new SlowLeaseApi(5);
     const { elector, events } = electorOn(api, 'a', { lease: 1_500, deadline: 1_000, retry: 100 });
     elector.start();
     try {
       await until('leading', () => events.includes('started'), 5_000);
-      // Another replica took the Lease over (as after our expiry): our fast-path write gets 409, the
-      // read shows b holding a valid Lease, and we step down at the deadline.
+      // Another replica took the Lease over (as after our expiry): our renew's test of the holder
+      // fails (422), the read shows b holding a valid Lease, and we step down at the deadline.
       api.lease = { ...api.lease!, metadata: { ...api.lease!.metadata, resourceVersion: String(++api.rv) }, spec: { ...api.lease!.spec, holderIdentity: 'b' } };
       const reads = api.calls.read;
       await until('stepped down', () => events.includes('stopped'), 5_000);
