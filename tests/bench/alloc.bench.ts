@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { percentile } from '../nodesim/metrics.js';
 import { createPods, createPool, setUp, startInstance, tearDown } from '../integration/allocator/harness.js';
 import { KubeBlockIO } from '../../operator/src/service/block-client.js';
+import { shareConnections } from '../../operator/src/framework/kube-connections.js';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 
@@ -43,6 +44,9 @@ const progress = (msg: string) => process.stderr.write(`[bench:alloc] ${msg}\n`)
 const profileRound = Number(process.env.BENCH_PROFILE_CONCURRENCY ?? 0);
 
 const env = await setUp('bench-alloc');
+// As operator/src/main.ts does: keep-alive connections (client-node otherwise handshakes per request).
+// BENCH_ALLOC_NO_SHARED_CONNECTIONS=1 measures without it.
+if (process.env.BENCH_ALLOC_NO_SHARED_CONNECTIONS !== '1') shareConnections(env.kc);
 const pool = `bench-alloc-${randomBytes(3).toString('hex')}`;
 try {
   await createPool(pool, '10.253.0.0/16', '10.253.0.0-10.253.15.255');
