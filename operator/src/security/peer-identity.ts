@@ -131,10 +131,28 @@ export function authorizeRequestNode(certNode: string, requestNode: string): Res
  *   new IpamGrpcServer({ ..., authenticate: nodeAuthenticator({ ca: ca.nodeCert }) })
  * Stricter than a bare CN: organisation spiderpool-ts:nodes, clientAuth, issued by our CA, in validity.
  */
-export function nodeAuthenticator(opts: PeerCheckOptions = {}): (auth: AuthContextLike | null) => string | IpamError {
+export function nodeAuthenticator(opts: PeerCheckOptions & { cacheSize?: number } = {}): (auth: AuthContextLike | null) => string | IpamError {
+  // A node presents the same certificate on every shim exec: parse and check each certificate once,
+  // not per call (X509 parsing + the ECDSA signature check were ~3 ms of operator CPU per RPC in the
+  // seed benchmark's profile, docs/benchmark.md). Keyed by the whole DER; the validity window is
+  // still checked on every call; only accepted certificates are remembered.
+  const accepted = new Map<string, { node: string; notBefore: number; notAfter: number }>();
+  const max = opts.cacheSize ?? 10_000;
   return (auth) => {
+    const raw = auth?.transportSecurityType === 'ssl' ? auth.sslPeerCertificate?.raw : undefined;
+    const key = Buffer.isBuffer(raw) && raw.length > 0 ? raw.toString('base64') : undefined;
+    const now = (opts.now ?? new Date()).getTime();
+    const hit = key === undefined ? undefined : accepted.get(key);
+    if (hit && now >= hit.notBefore && now <= hit.notAfter) return hit.node;
     const r = nodeIdentityFromCall({ getAuthContext: () => auth }, opts);
-    return r.ok ? r.value : r.error;
+    if (!r.ok) return r.error;
+    if (key !== undefined) {
+      // Without a CA the uncached path checks no validity window either.
+      const cert = opts.ca ? new X509Certificate(raw!) : undefined;
+      if (accepted.size >= max) accepted.delete(accepted.keys().next().value!);
+      accepted.set(key, { node: r.value, notBefore: cert ? Date.parse(cert.validFrom) : -Infinity, notAfter: cert ? Date.parse(cert.validTo) : Infinity });
+    }
+    return r.value;
   };
 }
 

@@ -79,6 +79,23 @@ describe('nodeIdentityFromPeer', () => {
     expect(auth(null)).toMatchObject({ code: 16 });
   });
 
+  test('nodeAuthenticator remembers accepted certificates, not refused ones, and still checks validity on every call', async () => {
+    const { certPem } = await nodeCert(ca, 'worker-4');
+    const foreign = await nodeCert(other, 'worker-4');
+    const peerOf = (pem: string) => ({ transportSecurityType: 'ssl', sslPeerCertificate: { raw: new X509Certificate(pem).raw } as never });
+    const clock = { now: new Date() };
+    const opts = { ca: ca.nodeCert, get now() { return clock.now; } };
+    const auth = nodeAuthenticator(opts);
+    expect(auth(peerOf(certPem))).toBe('worker-4');
+    expect(auth(peerOf(certPem))).toBe('worker-4'); // from the cache
+    // same node name, another CA: not confused with the accepted certificate
+    expect(auth(peerOf(foreign.certPem))).toMatchObject({ code: 16, reason: 'unauthenticated' });
+    expect(auth(peerOf(foreign.certPem))).toMatchObject({ code: 16 });
+    // a remembered certificate past its validity is refused
+    clock.now = new Date(Date.now() + 400 * 86_400_000);
+    expect(auth(peerOf(certPem))).toMatchObject({ code: 16, reason: 'unauthenticated' });
+  });
+
   test('an expired certificate is refused when the CA is given', async () => {
     const { certPem } = await nodeCert(ca, 'worker-1');
     const later = new Date(Date.now() + 400 * 86_400_000);
