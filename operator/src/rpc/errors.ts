@@ -21,6 +21,10 @@ export const ErrorReason = {
   NoCandidatePool: 'no-candidate-pool',
   PodUidMismatch: 'pod-uid-mismatch',
   PodNotFound: 'pod-not-found',
+  /** ADD for a pod being deleted (deletionTimestamp set): no address for it. */
+  PodTerminating: 'pod-terminating',
+  /** ADD for a pod that finished (Succeeded/Failed): no address for it. */
+  PodTerminated: 'pod-terminated',
   AllocationNotFound: 'allocation-not-found',
   Unauthenticated: 'unauthenticated',
   /** The pod's namespace is at its IP quota (Namespace annotation ipam.spiderpool-ts.io/ip-quota). */

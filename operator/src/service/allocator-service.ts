@@ -139,6 +139,7 @@ export class AllocatorService {
         throw new IpamError(GrpcCode.FAILED_PRECONDITION, ErrorReason.PodUidMismatch, `pod ${ref.namespace}/${ref.name} has uid ${uid}, not ${ref.uid}`, { uid });
       }
       checkNode(pod, req.nodeName);
+      refuseEndedPod(pod);
 
       const ns = this.opts.cluster.namespace(ref.namespace);
       const annotations = pod.metadata?.annotations ?? {};
@@ -476,6 +477,23 @@ function checkPodRef(ref: { namespace: string; name: string; uid: string } | und
 function checkNode(pod: V1Pod, node: string): void {
   const allowed = authorizeNodeForPod(node, pod);
   if (!allowed.ok) throw allowed.error;
+}
+
+/**
+ * A pod being deleted or already finished gets no address (Spiderpool's CheckPodStatus refuses the
+ * same): the kubelet never starts a sandbox for it, so such an ADD is a stale or racing one, and an
+ * address given now would only wait for its DEL or the GC — on a 1:1 pool, blocking the pod that
+ * replaces it. Found by the chaos suite (tests/chaos, add-deleted-pod).
+ */
+function refuseEndedPod(pod: V1Pod): void {
+  const id = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+  if (pod.metadata?.deletionTimestamp) {
+    throw new IpamError(GrpcCode.FAILED_PRECONDITION, ErrorReason.PodTerminating, `pod ${id} is being deleted; no address is given to a terminating pod`);
+  }
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    throw new IpamError(GrpcCode.FAILED_PRECONDITION, ErrorReason.PodTerminated, `pod ${id} has finished (phase ${phase}); no address is given to it`);
+  }
 }
 
 /** How long an ADD waits for its auto pool to appear before answering "try again". */
