@@ -1,7 +1,7 @@
 // The suite: its own control plane instance (cluster.ts), the shim built once, each scenario run
 // `repeat` times in a row, results written after every run (results.json, results.md), and the
 // cluster torn down at the end — also when aborted (abort()).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildShimInto } from '../integration/helpers/ipam-stack.js';
 import { ChaosCluster } from './cluster.js';
@@ -49,7 +49,19 @@ export function runSuite(o: SuiteOptions): Suite {
     try {
       const cniBin = join(o.outDir, 'cni-bin');
       o.say('building the shim');
-      buildShimInto(cniBin);
+      // Another build of ipam-plugin at the same moment (a test, a second suite) empties dist/ under
+      // ours: retry a couple of times before giving up.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          rmSync(cniBin, { recursive: true, force: true });
+          buildShimInto(cniBin);
+          break;
+        } catch (e) {
+          if (attempt >= 3) throw e;
+          o.say('shim build failed; retrying', { attempt, error: (e as Error).message.split('\n')[0] });
+          await new Promise((r) => setTimeout(r, 5000 * attempt));
+        }
+      }
       o.say('starting the chaos control plane', { dir: o.clusterDir, apiserver: cluster.server });
       await Promise.race([cluster.start(), aborted]);
       let slot = 0;
