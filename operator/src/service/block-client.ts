@@ -2,7 +2,6 @@
 // resourceVersion it was computed from (create names "absent"); the apiserver refuses it if the block
 // changed meanwhile, which surfaces here as a BlockConflict for the committer to re-read and retry.
 import {
-  ApiException,
   CustomObjectsApi,
   type KubeConfig,
   type RequestContext,
@@ -17,6 +16,7 @@ import {
   IPAMBLOCK_PLURAL,
   type IPAMBlock,
 } from '../api/internal/ipamblock.js';
+import { type ApiErrorMapper, ClusterCustomObjects, apiFailure, httpStatus } from '../framework/cluster-custom-objects.js';
 
 /** Another writer moved first (409 Conflict or AlreadyExists, or 404 on a block we read). */
 export class BlockConflict extends Error {
@@ -42,52 +42,40 @@ export interface BlockIO {
   list(): Promise<IPAMBlock[]>;
 }
 
+/** A 409 (or, on a write of a block we read, a 404) is a lost race; anything else an error with context. */
+const blockFailure: ApiErrorMapper = (e, op, name) => {
+  const code = httpStatus(e);
+  if (code === 409 && op === 'create') return new BlockConflict(name, op);
+  if ((code === 409 || code === 404) && (op === 'replace' || op === 'delete')) return new BlockConflict(name, op);
+  return apiFailure(`IPAMBlock ${name}`, op, e);
+};
+
 export class KubeBlockIO implements BlockIO {
   private readonly api: CustomObjectsApi;
   private readonly base = { group: IPAM_GROUP, version: IPAM_VERSION, plural: IPAMBLOCK_PLURAL };
+  private readonly blocks: ClusterCustomObjects<IPAMBlock>;
 
   constructor(kc: KubeConfig) {
     this.api = new CustomObjectsApi(
       createConfiguration({ baseServer: new ServerConfiguration(serverOf(kc), {}), authMethods: { default: keepAliveAuth(kc) } }),
     );
+    this.blocks = new ClusterCustomObjects(this.api, this.base, blockFailure);
   }
 
-  async get(name: string): Promise<IPAMBlock | undefined> {
-    try {
-      return (await this.api.getClusterCustomObject({ ...this.base, name })) as IPAMBlock;
-    } catch (e) {
-      if (status(e) === 404) return undefined;
-      throw withContext(e, name, 'get');
-    }
+  get(name: string): Promise<IPAMBlock | undefined> {
+    return this.blocks.get(name);
   }
 
-  async create(block: IPAMBlock): Promise<IPAMBlock> {
-    const name = block.metadata.name ?? '';
-    try {
-      return (await this.api.createClusterCustomObject({ ...this.base, body: block })) as IPAMBlock;
-    } catch (e) {
-      if (status(e) === 409) throw new BlockConflict(name, 'create');
-      throw withContext(e, name, 'create');
-    }
+  create(block: IPAMBlock): Promise<IPAMBlock> {
+    return this.blocks.create(block);
   }
 
-  async replace(block: IPAMBlock): Promise<IPAMBlock> {
-    const name = block.metadata.name ?? '';
-    try {
-      return (await this.api.replaceClusterCustomObject({ ...this.base, name, body: block })) as IPAMBlock;
-    } catch (e) {
-      if (status(e) === 409 || status(e) === 404) throw new BlockConflict(name, 'replace');
-      throw withContext(e, name, 'replace');
-    }
+  replace(block: IPAMBlock): Promise<IPAMBlock> {
+    return this.blocks.replace(block);
   }
 
-  async delete(name: string, resourceVersion: string): Promise<void> {
-    try {
-      await this.api.deleteClusterCustomObject({ ...this.base, name, body: { preconditions: { resourceVersion } } });
-    } catch (e) {
-      if (status(e) === 409 || status(e) === 404) throw new BlockConflict(name, 'delete');
-      throw withContext(e, name, 'delete');
-    }
+  delete(name: string, resourceVersion: string): Promise<void> {
+    return this.blocks.delete(name, { resourceVersion });
   }
 
   async list(): Promise<IPAMBlock[]> {
@@ -128,11 +116,4 @@ function keepAliveAuth(kc: KubeConfig): SecurityAuthentication {
       if (pooled) context.setDispatcher(pooled);
     },
   };
-}
-
-const status = (e: unknown): number | undefined => (e instanceof ApiException ? e.code : undefined);
-
-function withContext(e: unknown, name: string, op: string): Error {
-  const detail = e instanceof ApiException ? `HTTP ${e.code}: ${String(e.body).slice(0, 300)}` : e instanceof Error ? e.message : String(e);
-  return new Error(`IPAMBlock ${name}: ${op} failed: ${detail}`, { cause: e });
 }

@@ -1,8 +1,9 @@
 // The API writes of the auto-pool controller: SpiderSubnet status (compare-and-swap on
 // resourceVersion) and SpiderIPPool create / patch / delete. Errors carry the object and the HTTP
 // answer; a lost CAS race is a ConflictError so the caller re-reads and recomputes.
-import { ApiException, CustomObjectsApi, type KubeConfig, type KubernetesObject, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, PLURALS, VERSION, type SpiderIPPool, type SpiderSubnet } from '../../api/v2beta1/types.js';
+import { type ApiErrorMapper, ClusterCustomObjects, type CustomObjectOp, apiErrorDetail, httpStatus } from '../../framework/cluster-custom-objects.js';
 
 export type SubnetObject = SpiderSubnet & KubernetesObject;
 export type PoolObject = SpiderIPPool & KubernetesObject;
@@ -22,65 +23,44 @@ export interface AutoPoolIO {
   deletePool(name: string, uid: string): Promise<void>;
 }
 
-const base = { group: GROUP, version: VERSION };
+const VERB: Record<CustomObjectOp, string> = { get: 'reading', create: 'creating', replace: 'writing', replaceStatus: 'writing', mergePatch: 'patching', delete: 'deleting' };
 
-function fail(what: string, e: unknown): never {
-  if (e instanceof ApiException && e.code === 409) throw new ConflictError(`${what}: changed meanwhile (HTTP 409)`, { cause: e });
-  const detail = e instanceof ApiException ? `HTTP ${e.code}: ${String(e.body).slice(0, 300)}` : e instanceof Error ? e.message : String(e);
-  throw new Error(`${what}: ${detail}`, { cause: e });
-}
+/** "patching SpiderIPPool p1: …"; a 409 (lost CAS race, or a uid precondition) is a ConflictError. */
+const failure =
+  (kind: string): ApiErrorMapper =>
+  (e, op, name) => {
+    const what = `${VERB[op]} ${kind} ${name}${op === 'replaceStatus' ? ' status' : ''}`;
+    if (httpStatus(e) === 409) return new ConflictError(`${what}: changed meanwhile (HTTP 409)`, { cause: e });
+    return new Error(`${what}: ${apiErrorDetail(e)}`, { cause: e });
+  };
 
 export class KubeAutoPoolIO implements AutoPoolIO {
-  private readonly api: CustomObjectsApi;
+  private readonly subnets: ClusterCustomObjects<SubnetObject>;
+  private readonly pools: ClusterCustomObjects<PoolObject>;
   constructor(kc: KubeConfig) {
-    this.api = kc.makeApiClient(CustomObjectsApi);
+    const api = kc.makeApiClient(CustomObjectsApi);
+    this.subnets = new ClusterCustomObjects(api, { group: GROUP, version: VERSION, plural: PLURALS.SpiderSubnet }, failure('SpiderSubnet'));
+    this.pools = new ClusterCustomObjects(api, { group: GROUP, version: VERSION, plural: PLURALS.SpiderIPPool }, failure('SpiderIPPool'));
   }
 
-  async getSubnet(name: string): Promise<SubnetObject | undefined> {
-    try {
-      return (await this.api.getClusterCustomObject({ ...base, plural: PLURALS.SpiderSubnet, name })) as SubnetObject;
-    } catch (e) {
-      if (e instanceof ApiException && e.code === 404) return undefined;
-      return fail(`reading SpiderSubnet ${name}`, e);
-    }
+  getSubnet(name: string): Promise<SubnetObject | undefined> {
+    return this.subnets.get(name);
   }
 
-  async replaceSubnetStatus(subnet: SubnetObject): Promise<SubnetObject> {
-    const name = subnet.metadata?.name ?? '';
-    try {
-      return (await this.api.replaceClusterCustomObjectStatus({ ...base, plural: PLURALS.SpiderSubnet, name, body: subnet })) as SubnetObject;
-    } catch (e) {
-      return fail(`writing SpiderSubnet ${name} status`, e);
-    }
+  replaceSubnetStatus(subnet: SubnetObject): Promise<SubnetObject> {
+    return this.subnets.replaceStatus(subnet);
   }
 
-  async createPool(pool: SpiderIPPool): Promise<PoolObject> {
-    try {
-      return (await this.api.createClusterCustomObject({ ...base, plural: PLURALS.SpiderIPPool, body: pool })) as PoolObject;
-    } catch (e) {
-      return fail(`creating SpiderIPPool ${pool.metadata.name}`, e);
-    }
+  createPool(pool: SpiderIPPool): Promise<PoolObject> {
+    return this.pools.create(pool);
   }
 
-  async patchPool(name: string, patch: { metadata?: object; spec?: object }, resourceVersion?: string): Promise<PoolObject> {
-    const body = resourceVersion ? { ...patch, metadata: { ...(patch.metadata ?? {}), resourceVersion } } : patch;
-    try {
-      return (await this.api.patchClusterCustomObject(
-        { ...base, plural: PLURALS.SpiderIPPool, name, body },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      )) as PoolObject;
-    } catch (e) {
-      return fail(`patching SpiderIPPool ${name}`, e);
-    }
+  patchPool(name: string, patch: { metadata?: object; spec?: object }, resourceVersion?: string): Promise<PoolObject> {
+    return this.pools.mergePatch(name, resourceVersion ? { ...patch, metadata: { ...(patch.metadata ?? {}), resourceVersion } } : patch);
   }
 
-  async deletePool(name: string, uid: string): Promise<void> {
-    try {
-      await this.api.deleteClusterCustomObject({ ...base, plural: PLURALS.SpiderIPPool, name, body: { preconditions: { uid } } });
-    } catch (e) {
-      if (e instanceof ApiException && e.code === 404) return;
-      // 409 on the uid precondition: a new pool of that name, not ours to delete.
-      fail(`deleting SpiderIPPool ${name}`, e);
-    }
+  deletePool(name: string, uid: string): Promise<void> {
+    // 409 on the uid precondition: a new pool of that name, not ours to delete.
+    return this.pools.delete(name, { uid }, { goneIsFine: true });
   }
 }
