@@ -40,7 +40,7 @@ eval "cmd=( $cmdline )"
 if pid="$(component_pid "$name")"; then
   cp_log "stopping $name (pid $pid, SIG$signal)"
   kill -"$signal" "$pid" 2>/dev/null || true
-  for _ in $(seq 1 150); do is_our_pid "$pid" || break; sleep 0.1; done
+  for _ in $(seq 1 100); do is_our_pid "$pid" || break; sleep 0.1; done
   if is_our_pid "$pid"; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.5; fi
 else
   cp_log "$name was not running"

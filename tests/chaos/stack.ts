@@ -108,16 +108,16 @@ export class Stack {
     await this.applyPool({ ips: [this.range(1, o.poolSize)] });
     await waitFor('default ServiceAccount', async () => ({ ok: !!(await this.core.readNamespacedServiceAccount({ name: 'default', namespace: this.namespace }).catch(() => undefined)), detail: 'absent' }), 60_000);
 
-    // Two replicas: the first becomes the leader, the second a follower (started after, so the
-    // first holds the Lease: runs are comparable).
+    // Two replicas started together, as a Deployment's: one takes the Lease, the other follows
+    // (scenarios ask leaderIndex() which; start() resolves on /readyz, which a follower passes too).
     for (let i = 0; i < 2; i++) {
       const grpcPort = await freePort();
       const name = `chaos-operator-${o.id}-${i}`;
       const env = { ...operatorEnv({ kubeconfig: this.kubeconfig, podName: name, namespace: this.namespace, certDir: this.certDir, grpcPort, healthPort: await freePort() }), LEASE_NAME: LEASE };
-      const proc = new OperatorProcess(env, join(o.workDir, `operator-${i}.log`));
-      this.operators.push({ name, grpcPort, proc });
-      await proc.start();
+      this.operators.push({ name, grpcPort, proc: new OperatorProcess(env, join(o.workDir, `operator-${i}.log`)) });
     }
+    await Promise.all(this.operators.map((op) => op.proc.start()));
+    await waitFor('an operator holding the Lease', async () => ({ ok: (await this.leaderIndex()) >= 0, detail: 'no holder' }), 60_000, 250);
     this.relay = new ReadyRelay(this.operators.map((op) => ({ grpcPort: op.grpcPort, healthPort: op.proc.healthPort })));
     const relayPort = await this.relay.start();
     this.conflist = writeShimConflist(join(o.workDir, 'shim.conflist'), { network: `chaos-${o.id}`, certDir: this.certDir, relayPort });
@@ -311,15 +311,13 @@ export class Stack {
     for (const p of await this.pods().catch(() => [] as V1Pod[])) {
       if (p.metadata?.finalizers?.length) await this.removeFinalizers(p.metadata.name!).catch(() => undefined);
     }
-    await this.sim?.stop(20_000).catch(() => undefined);
-    await this.victimSim?.stop(20_000).catch(() => undefined);
-    for (const op of this.operators) await op.proc.stop().catch(() => undefined);
+    await Promise.all([this.sim?.stop(20_000), this.victimSim?.stop(20_000), ...this.operators.map((op) => op.proc.stop())].map((p) => p?.catch(() => undefined)));
     this.relay?.stop();
     await this.core.deleteNamespace({ name: this.namespace }).catch(() => undefined);
-    for (const n of [...this.nodeNames, this.manualNode, this.victimNode]) {
+    await Promise.all([...this.nodeNames, this.manualNode, this.victimNode].map(async (n) => {
       await this.core.deleteNode({ name: n }).catch(() => undefined);
       await this.coord.deleteNamespacedLease({ name: n, namespace: 'kube-node-lease' }).catch(() => undefined);
-    }
+    }));
     await o.cluster.kubectl(['delete', 'ipamblocks.ipam.spiderpool-ts.io', '-l', `${LABEL_BLOCK_POOL}=${poolLabelValue(this.pool)}`, '--ignore-not-found']).catch(() => undefined);
     await o.cluster.kubectl(['delete', 'spiderippool', this.pool, '--ignore-not-found', '--wait=false']).catch(() => undefined);
     try {
