@@ -12,7 +12,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Informer } from './informer.js';
 import { objectKey } from './keys.js';
 import { describeError, objectLogger } from './logger.js';
-import type { Logger } from './logger.js';
+import type { KeyFields, Logger } from './logger.js';
 import { WorkQueue } from './workqueue.js';
 import type { RateLimiter } from './workqueue.js';
 
@@ -70,6 +70,8 @@ export interface ControllerOptions {
   /** per-key retry backoff; default 5 ms doubling to 1000 s */
   rateLimiter?: () => RateLimiter;
   log: Logger;
+  /** What a key names, for each line's log fields; default: client-go's "namespace/name" or "name". */
+  keyFields?: (key: string) => KeyFields;
   /** one call per reconcile, for metrics */
   onResult?: (r: { controller: string; key: string; durationMs: number; error?: unknown }) => void;
 }
@@ -160,7 +162,7 @@ export class Controller {
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
-      const log = objectLogger(this.opts.log, this.name, key);
+      const log = objectLogger(this.opts.log, this.name, key, this.opts.keyFields);
       const retries = queue.numRequeues(key);
       const started = performance.now();
       let failure: { error: unknown } | undefined;

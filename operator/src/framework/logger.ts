@@ -82,8 +82,19 @@ export function describeError(e: Error): Record<string, unknown> {
   return out;
 }
 
-/** A child logger for one object under one controller: every line carries the three fields. */
-export function objectLogger(log: Logger, controller: string, key: string): Logger {
-  const { namespace, name } = splitKey(key);
-  return log.child(namespace === undefined ? { controller, name } : { controller, namespace, name });
+/** What a work-queue key names, for the log fields. */
+export interface KeyFields {
+  kind?: string;
+  namespace?: string;
+  name: string;
+}
+
+/**
+ * A child logger for one object under one controller: every line carries controller, namespace and
+ * name (and kind when the key names one). fieldsOf reads the key; the default is client-go's form,
+ * "namespace/name" or "name" — a controller with keys of another form must pass its own.
+ */
+export function objectLogger(log: Logger, controller: string, key: string, fieldsOf: (key: string) => KeyFields = splitKey): Logger {
+  const { kind, namespace, name } = fieldsOf(key);
+  return log.child({ controller, ...(kind === undefined ? {} : { kind }), ...(namespace === undefined ? {} : { namespace }), name });
 }

@@ -6,17 +6,17 @@ import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { SpiderReservedIP } from '../../api/v2beta1/types.js';
 import { Controller, type ControllerOptions, informerSource } from '../../framework/controller.js';
 import { type Informer, NAMESPACE_INDEX } from '../../framework/informer.js';
-import type { Logger } from '../../framework/logger.js';
+import type { KeyFields, Logger } from '../../framework/logger.js';
 import type { AutoPoolIO, PoolObject, SubnetObject } from './kube-io.js';
 import { carvableSet, subnetCounts } from '../../core/subnet/index.js';
 import { conditionsCurrent, subnetConditionFacts } from '../pool-conditions.js';
 import type { PoolUsage } from './pool-usage.js';
 import { AutoPoolReconciler, applicationKeysOfPool, cachedLedger } from './reconciler.js';
 import type { AutoPoolEvents } from './events.js';
-import { type ThirdPartyReader, thirdPartyKeysOfPod } from './third-party.js';
+import { type ThirdPartyReader, parseThirdPartyKey, thirdPartyKeysOfPod } from './third-party.js';
 import { byIndexOrScan } from '../informers.js';
 import type { SubnetLedger } from './subnet-ledger.js';
-import { WORKLOAD_KINDS, type WorkloadInformers, workloadKey } from './workloads.js';
+import { WORKLOAD_KINDS, type WorkloadInformers, parseWorkloadKey, workloadKey } from './workloads.js';
 
 export interface AutoPoolControllerOptions {
   workloads: WorkloadInformers;
@@ -37,6 +37,16 @@ export interface AutoPoolControllerOptions {
   onResult?: ControllerOptions['onResult'];
 }
 
+/**
+ * The log fields of an application key. Keys are `Kind/namespace/name` (or a third-party
+ * controller's key), not client-go's `namespace/name`: read as that, every line said
+ * namespace "Deployment" and name "ns/web".
+ */
+export function applicationKeyFields(key: string): KeyFields {
+  const app = parseWorkloadKey(key) ?? parseThirdPartyKey(key);
+  return app === undefined ? { name: key } : { kind: app.kind, namespace: app.namespace, name: app.name };
+}
+
 export function newAutoPoolController(o: AutoPoolControllerOptions): Controller {
   const { pods, thirdPartyReader } = o;
   const reconciler = new AutoPoolReconciler({
@@ -53,6 +63,7 @@ export function newAutoPoolController(o: AutoPoolControllerOptions): Controller 
     // Carving is serialised per subnet by the ledger; different applications proceed in parallel.
     workers: o.workers ?? 4,
     log: o.log,
+    keyFields: applicationKeyFields,
     reconcile: (key, ctx) => reconciler.reconcile(key, ctx),
     ...(o.onResult ? { onResult: o.onResult } : {}),
   });
