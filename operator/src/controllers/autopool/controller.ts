@@ -2,35 +2,23 @@
 // informers and the pool informer (a deleted or edited auto pool is put back), all feeding one
 // reconciler keyed by application; and the SpiderSubnet status controller (counts follow spec
 // changes; ledger entries of pools that stayed gone are given back to the subnet).
-import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
-import type { SpiderReservedIP } from '../../api/v2beta1/types.js';
+import type { V1Pod } from '@kubernetes/client-node';
 import { Controller, type ControllerOptions, informerSource } from '../../framework/controller.js';
 import { type Informer, NAMESPACE_INDEX } from '../../framework/informer.js';
 import type { KeyFields, Logger } from '../../framework/logger.js';
-import type { AutoPoolIO, PoolObject, SubnetObject } from './kube-io.js';
+import type { PoolObject, SubnetObject } from './kube-io.js';
 import { carvableSet, subnetCounts } from '../../core/subnet/index.js';
 import { conditionsCurrent, subnetConditionFacts } from '../pool-conditions.js';
-import type { PoolUsage } from './pool-usage.js';
-import { AutoPoolReconciler, applicationKeysOfPool, cachedLedger } from './reconciler.js';
-import type { AutoPoolEvents } from './events.js';
+import { AutoPoolReconciler, type AutoPoolReconcilerOptions, applicationKeysOfPool, cachedLedger } from './reconciler.js';
 import { type ThirdPartyReader, parseThirdPartyKey, thirdPartyKeysOfPod } from './third-party.js';
 import { byIndexOrScan } from '../informers.js';
 import type { SubnetLedger } from './subnet-ledger.js';
-import { WORKLOAD_KINDS, type WorkloadInformers, parseWorkloadKey, workloadKey } from './workloads.js';
+import { WORKLOAD_KINDS, parseWorkloadKey, workloadKey } from './workloads.js';
 
-export interface AutoPoolControllerOptions {
-  workloads: WorkloadInformers;
-  pools: Informer<PoolObject>;
-  subnets: Informer<SubnetObject>;
-  reservedIPs: Informer<SpiderReservedIP & KubernetesObject>;
-  io: AutoPoolIO;
-  ledger: SubnetLedger;
-  usage: PoolUsage;
-  defaultFlexibleIPNumber: number;
+/** The reconciler's options (its third-party view is built here from pods and thirdPartyReader), and the controller's. */
+export interface AutoPoolControllerOptions extends Omit<AutoPoolReconcilerOptions, 'thirdParty'> {
   log: Logger;
   workers?: number;
-  retryMs?: number;
-  events?: AutoPoolEvents;
   /** Pods (all namespaces): a pod asking for auto pools queues its third-party controller. */
   pods?: Informer<V1Pod>;
   thirdPartyReader?: ThirdPartyReader;
