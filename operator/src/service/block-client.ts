@@ -4,8 +4,6 @@
 import {
   CustomObjectsApi,
   type KubeConfig,
-  type RequestContext,
-  type SecurityAuthentication,
   ServerConfiguration,
   createConfiguration,
 } from '@kubernetes/client-node';
@@ -17,6 +15,9 @@ import {
   type IPAMBlock,
 } from '../api/internal/ipamblock.js';
 import { type ApiErrorMapper, ClusterCustomObjects, apiFailure, httpStatus } from '../framework/cluster-custom-objects.js';
+// Block writes are the allocator's critical path: a keep-alive pool, not client-node 2.0.1's new TLS
+// connection per request (single-caller Allocate p50 went from ~11 to ~5-8 ms; ADR 0005).
+import { pooledAuth } from '../framework/kube-connections.js';
 
 /** Another writer moved first (409 Conflict or AlreadyExists, or 404 on a block we read). */
 export class BlockConflict extends Error {
@@ -57,7 +58,7 @@ export class KubeBlockIO implements BlockIO {
 
   constructor(kc: KubeConfig) {
     this.api = new CustomObjectsApi(
-      createConfiguration({ baseServer: new ServerConfiguration(serverOf(kc), {}), authMethods: { default: keepAliveAuth(kc) } }),
+      createConfiguration({ baseServer: new ServerConfiguration(serverOf(kc), {}), authMethods: { default: pooledAuth(kc) } }),
     );
     this.blocks = new ClusterCustomObjects(this.api, this.base, blockFailure);
   }
@@ -100,20 +101,3 @@ function serverOf(kc: KubeConfig): string {
   return cluster.server;
 }
 
-/**
- * client-node 2.0.1 builds a new undici Agent, and so a new TLS connection, for every request. Block
- * writes are the allocator's critical path: keep the first request's Agent (keep-alive pool) and
- * reuse it, while still letting the KubeConfig set per-request credentials (tokens) on each request.
- * Single-caller Allocate p50 went from ~11 to ~5-8 ms on the local control plane (ADR 0005).
- */
-function keepAliveAuth(kc: KubeConfig): SecurityAuthentication {
-  let pooled: ReturnType<RequestContext['getDispatcher']>;
-  return {
-    getName: () => 'kubeconfig-keepalive',
-    async applySecurityAuthentication(context: RequestContext) {
-      await kc.applySecurityAuthentication(context);
-      pooled ??= context.getDispatcher();
-      if (pooled) context.setDispatcher(pooled);
-    },
-  };
-}
