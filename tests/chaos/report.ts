@@ -29,7 +29,7 @@ export function markdown(results: RunResult[], command: string, settleBoundSec: 
 }
 
 const KEYS: Record<string, string[]> = {
-  'leader-kill': ['runningAtKill', 'allRunningAfterKillSec'],
+  'leader-kill': ['runningAtKill', 'leaseTakenOverAfterSec', 'allRunningAfterKillSec'],
   'apiserver-restart': ['runningAtRestart', 'componentBackAfterSec', 'allRunningAfterRestartSec', 'operatorRestarts'],
   'etcd-restart': ['runningAtRestart', 'componentBackAfterSec', 'allRunningAfterRestartSec', 'operatorRestarts'],
   'node-poweroff': ['podsOnNode', 'notReadyAfterSec', 'gcReleasedAfterSec', 'allRunningAfterPowerOffSec', 'terminatingGoneAfterPowerOnSec'],
