@@ -71,6 +71,12 @@ interface BlockQueue {
 
 export class BlockCommitter {
   private readonly queues = new Map<string, BlockQueue>();
+  /**
+   * Every block that existed was seeded from one list (a rebuild): a block we have no queue for is
+   * absent as of that list, so its first write is a create without a read first. Safe: a block
+   * someone else created since makes the create fail with AlreadyExists, a conflict, which re-reads.
+   */
+  private listed = false;
   private readonly counters: CommitStats = { writes: 0, conflicts: 0, mutations: 0, failedBatches: 0 };
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -87,8 +93,17 @@ export class BlockCommitter {
     if (!q.writing) q.known = block;
   }
 
+  /**
+   * Every existing block has been seed()ed from one complete list: blocks not seeded are taken as
+   * absent (their first write creates without reading). Until the next reset().
+   */
+  markListed(): void {
+    this.listed = true;
+  }
+
   /** Forgets every block (leadership lost: the next term rebuilds from the API). */
   reset(): void {
+    this.listed = false;
     for (const q of this.queues.values()) if (!q.writing) q.known = undefined;
   }
 
@@ -117,7 +132,7 @@ export class BlockCommitter {
   private queue(ref: BlockRef, poolUID: string | undefined): BlockQueue {
     let q = this.queues.get(ref.name);
     if (q === undefined) {
-      q = { ref, poolUID, pending: [], writing: false, known: undefined };
+      q = { ref, poolUID, pending: [], writing: false, known: this.listed ? null : undefined };
       this.queues.set(ref.name, q);
     }
     return q;

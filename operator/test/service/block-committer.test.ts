@@ -81,6 +81,28 @@ describe('BlockCommitter', () => {
     expect(await c.submit(ref, 'u1', alloc(8, 'p1'))).toMatchObject({ ok: true });
   });
 
+  it('after markListed, an unseeded block is created without a read; a rival create is still caught', async () => {
+    const io = new MemoryBlockIO();
+    const c = new BlockCommitter(io, { sleep: noSleep });
+    c.markListed();
+    expect(await c.submit(ref, 'u1', alloc(1, 'p1'))).toMatchObject({ ok: true });
+    expect(io.calls).toEqual([`create ${ref.name}`]);
+    // Another block appears behind our back (a stale leader): the create conflicts, we re-read, retry.
+    const other = slotOf('pool-a', 4, '10.0.2.7').block;
+    io.beforeWrite = () => {
+      io.beforeWrite = undefined;
+      io.store(applyBatch(null, other, 'u1', [alloc(7, 'rival')]).next);
+    };
+    expect(await c.submit(other, 'u1', alloc(7, 'p2'))).toMatchObject({ ok: false, reason: 'taken', holder: { uid: 'rival' } });
+    expect(await c.submit(other, 'u1', alloc(8, 'p2'))).toMatchObject({ ok: true });
+    expect(io.calls.slice(1)).toEqual([`create ${other.name}`, `get ${other.name}`, `replace ${other.name}`]);
+    // reset() (leadership lost) forgets the list: the next first write reads again.
+    c.reset();
+    const third = slotOf('pool-a', 4, '10.0.3.7').block;
+    await c.submit(third, 'u1', alloc(1, 'p3'));
+    expect(io.calls.slice(4)).toEqual([`get ${third.name}`, `create ${third.name}`]);
+  });
+
   it('fails the batch with the block named after bounded retries', async () => {
     const io = new MemoryBlockIO();
     const c = new BlockCommitter(io, { sleep: noSleep, maxAttempts: 3 });
