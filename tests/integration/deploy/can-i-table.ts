@@ -38,6 +38,7 @@ export const CAN_I_TABLE: readonly CanIRow[] = [
   op(true, 'Events on pods for allocation failures', 'create', 'events', '-n', 'default'),
   op(true, '/enroll checks installer tokens', 'create', 'tokenreviews.authentication.k8s.io'),
   op(true, 'leader election', 'update', 'leases.coordination.k8s.io', '-n', '$NS'),
+  op(true, 'leader election: the renew is a holder-conditional patch', 'patch', 'leases.coordination.k8s.io', '-n', '$NS'),
   op(true, 'its CA Secret, by name', 'get', 'secrets/spiderpool-ts-ca', '-n', '$NS'),
   op(true, 'creates its CA Secret once', 'create', 'secrets', '-n', '$NS'),
   op(true, 'publishes the CA bundle', 'update', 'configmaps/spiderpool-ts-ca-bundle', '-n', '$NS'),
