@@ -67,6 +67,12 @@ export class LeaderElector {
   private readonly renewing = new Set<Promise<void>>();
   /** a renew's condition failed: the next attempt reads the Lease and writes it with a CAS */
   private needsRead = false;
+  /**
+   * The apiserver refused the renew patch with 403: RBAC without `patch` on leases (an upgrade whose
+   * Role is still the old one). Renew with read + update from then on, or the leader would step down
+   * at every renew deadline and take the Lease again.
+   */
+  private patchForbidden = false;
   /** monotonic time of the last successful read or write of the Lease */
   private lastContactAt = 0;
   /** event-loop delay since the last renew: tells a slow apiserver from a starved process in the logs */
@@ -168,7 +174,7 @@ export class LeaderElector {
           await sleep(Math.min(untilNext, this.renewDeadlineMs - sinceRenew), stop);
           continue;
         }
-        if (this.needsRead) {
+        if (this.needsRead || this.patchForbidden) {
           // A renew's condition failed (someone else holds it, or it is gone): read, then CAS.
           await this.attempt(this.renewDeadlineMs - sinceRenew);
         } else if (this.renewsInFlight < MAX_RENEWS_IN_FLIGHT) {
@@ -209,6 +215,10 @@ export class LeaderElector {
           const code = httpCode(error);
           // 422: the test failed (another holder); 404: the Lease is gone; 409: lost an internal race.
           if (code === 422 || code === 404 || code === 409) this.needsRead = true;
+          if (code === 403 && !this.patchForbidden) {
+            this.patchForbidden = true;
+            this.log.warn('lease patch forbidden: renewing with read + update; grant "patch" on leases (config/rbac/operator_role.yaml)', { error: describe(error) });
+          }
           if (this.leading === term) {
             this.log.warn('lease renew failed', { error: describe(error), ms: round(performance.now() - sentAt) });
             this.reportSlow(false, performance.now() - sentAt, { renew: round(performance.now() - sentAt) });

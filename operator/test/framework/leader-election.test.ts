@@ -33,9 +33,12 @@ class SlowLeaseApi {
     return this.clone(this.lease);
   }
   /** JSON patch: test and replace ops on /spec/<field> only (what the elector sends); a failed test is 422. */
+  /** RBAC without `patch` on leases (the Role of an older release): every patch is 403. */
+  patchForbidden = false;
   async patchNamespacedLease({ body }: { body: Array<{ op: string; path: string; value: unknown }> }): Promise<V1Lease> {
     this.calls.patch++;
     await sleep(this.latencyMs);
+    if (this.patchForbidden) throw this.err(403);
     if (!this.lease) throw this.err(404);
     const next = this.clone(this.lease);
     const spec = next.spec as Record<string, unknown>;
@@ -109,6 +112,26 @@ describe('LeaderElector on a slow apiserver', () => {
       await elector.stop({ release: false });
     }
   }, 40_000);
+
+  it('RBAC without patch on leases: the leader renews with read + update and keeps the Lease', async () => {
+    const api = new SlowLeaseApi(5);
+    api.patchForbidden = true;
+    const { elector, events } = electorOn(api, 'a', { lease: 1_500, deadline: 1_000, retry: 100 });
+    elector.start();
+    try {
+      await until('leading', () => events.includes('started'), 5_000);
+      const replaces = api.calls.replace;
+      // Several renew deadlines: with 403 counted as a plain failed renew it would step down each time.
+      await sleep(3_500);
+      expect(events).toEqual(['started']);
+      expect(elector.isLeader()).toBe(true);
+      expect(api.calls.replace - replaces).toBeGreaterThanOrEqual(10);
+      // One refused patch taught it; it does not keep sending them.
+      expect(api.calls.patch).toBeLessThanOrEqual(2);
+    } finally {
+      await elector.stop({ release: false });
+    }
+  }, 15_000);
 
   it('a Lease taken over by another holder: the renew patch fails its test, the elector reads the Lease and steps down', async () => {
     const api = new SlowLeaseApi(5);
