@@ -6,7 +6,7 @@
 // (undici: unlimited connections per origin, one request per connection at a time, so requests never
 // queue behind each other for a socket) while the KubeConfig still sets per-request credentials
 // (bearer tokens) on each request.
-import { KubeConfig, type RequestContext, type SecurityAuthentication } from '@kubernetes/client-node';
+import { KubeConfig, type RequestContext, type SecurityAuthentication, ServerConfiguration, createConfiguration } from '@kubernetes/client-node';
 
 /** An auth method that applies kc's credentials and reuses one connection pool for every request. */
 export function pooledAuth(kc: KubeConfig, apply: (context: RequestContext) => Promise<void> = (c) => kc.applySecurityAuthentication(c)): SecurityAuthentication {
@@ -36,4 +36,11 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
 /** A connection pool of its own (not kc's shared one), e.g. for the Lease: see leader-election-client.ts. */
 export function ownConnections(kc: KubeConfig): SecurityAuthentication {
   return pooledAuth(kc, (context) => KubeConfig.prototype.applySecurityAuthentication.call(kc, context));
+}
+
+/** An API client of kc's cluster that authenticates (and pools connections) through `auth`. */
+export function apiClientWith<T>(kc: KubeConfig, Api: new (config: ReturnType<typeof createConfiguration>) => T, auth: SecurityAuthentication, what: string): T {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error(`${what}: the kubeconfig has no current cluster`);
+  return new Api(createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: auth } }));
 }

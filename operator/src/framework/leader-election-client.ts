@@ -3,11 +3,9 @@
 // connections with the informers' lists and watches and the allocator's block writes: its
 // connection stays warm (a renew every retryPeriod is well within undici's keep-alive) and is idle
 // whenever a renew is due.
-import { CoordinationV1Api, type KubeConfig, ServerConfiguration, createConfiguration } from '@kubernetes/client-node';
-import { ownConnections } from './kube-connections.js';
+import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { apiClientWith, ownConnections } from './kube-connections.js';
 
 export function leaseApi(kc: KubeConfig): CoordinationV1Api {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('leader election: the kubeconfig has no current cluster');
-  return new CoordinationV1Api(createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: ownConnections(kc) } }));
+  return apiClientWith(kc, CoordinationV1Api, ownConnections(kc), 'leader election');
 }

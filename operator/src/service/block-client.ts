@@ -4,8 +4,6 @@
 import {
   CustomObjectsApi,
   type KubeConfig,
-  ServerConfiguration,
-  createConfiguration,
 } from '@kubernetes/client-node';
 import {
   IPAM_API_VERSION,
@@ -17,7 +15,7 @@ import {
 import { type ApiErrorMapper, ClusterCustomObjects, apiFailure, httpStatus } from '../framework/cluster-custom-objects.js';
 // Block writes are the allocator's critical path: a keep-alive pool, not client-node 2.0.1's new TLS
 // connection per request (single-caller Allocate p50 went from ~11 to ~5-8 ms; ADR 0005).
-import { pooledAuth } from '../framework/kube-connections.js';
+import { apiClientWith, pooledAuth } from '../framework/kube-connections.js';
 
 /** Another writer moved first (409 Conflict or AlreadyExists, or 404 on a block we read). */
 export class BlockConflict extends Error {
@@ -57,9 +55,7 @@ export class KubeBlockIO implements BlockIO {
   private readonly blocks: ClusterCustomObjects<IPAMBlock>;
 
   constructor(kc: KubeConfig) {
-    this.api = new CustomObjectsApi(
-      createConfiguration({ baseServer: new ServerConfiguration(serverOf(kc), {}), authMethods: { default: pooledAuth(kc) } }),
-    );
+    this.api = apiClientWith(kc, CustomObjectsApi, pooledAuth(kc), 'IPAMBlock client');
     this.blocks = new ClusterCustomObjects(this.api, this.base, blockFailure);
   }
 
@@ -94,10 +90,3 @@ export class KubeBlockIO implements BlockIO {
     return out;
   }
 }
-
-function serverOf(kc: KubeConfig): string {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  return cluster.server;
-}
-
