@@ -3,9 +3,14 @@
 // call itself (ADR 0004). gRPC on the wire, per PROTOCOL-HTTP2.md: POST /<service>/<method>,
 // `te: trailers`, body = 1 byte compressed-flag + 4 bytes big-endian length + protobuf; the status
 // comes in trailers (or in the headers of a "trailers-only" response) as grpc-status/grpc-message.
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+//
+// node:http2 and node:tls load lazily, when the first connection is made: a shim that talks to the
+// node-local agent (local-client.ts) imports this file for RpcError only and must not pay ~20 ms of
+// CPU for modules it never uses (ADR 0013). A static import would be hoisted by esbuild to the top
+// of the CommonJS bundle and load them on every exec.
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
-import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import { decodeStatusDetails, GrpcCode, STATUS_DETAILS_TRAILER, type ErrorDetail } from '../../operator/src/rpc/errors.js';
 import { IPAMDefinition } from '../../operator/src/rpc/gen/spiderpool_ts/ipam/v1/ipam.js';
 
@@ -39,8 +44,11 @@ export interface ClientOptions {
   timeoutMs: number;
 }
 
+const http2 = () => process.getBuiltinModule('node:http2');
+
 // RST_STREAM codes → gRPC status, as grpc-js maps them.
 function statusOfRstCode(rst: number): number {
+  const { constants } = http2();
   switch (rst) {
     case constants.NGHTTP2_REFUSED_STREAM:
       return GrpcCode.UNAVAILABLE;
@@ -97,7 +105,8 @@ export class IpamClient {
     // Node checks the server certificate against `servername`. SNI must not be an IP address
     // (RFC 6066), so an IP server name is checked explicitly (the certificate's IP SANs) instead.
     const ipName = isIP(serverName) !== 0;
-    const session = connect(`https://${this.opts.endpoint}`, {
+    const { checkServerIdentity } = process.getBuiltinModule('node:tls');
+    const session = http2().connect(`https://${this.opts.endpoint}`, {
       ca,
       cert,
       key,
@@ -110,7 +119,8 @@ export class IpamClient {
     return session;
   }
 
-  call<K extends IpamMethod>(method: K, request: RequestOf<K>): Promise<ResponseOf<K>> {
+  /** `timeoutMs` overrides the client's deadline for this call (the agent passes the shim's). */
+  call<K extends IpamMethod>(method: K, request: RequestOf<K>, timeoutMs = this.opts.timeoutMs): Promise<ResponseOf<K>> {
     const def = IPAMDefinition.methods[method];
     const payload = (def.requestType.encode as (m: RequestOf<K>) => { finish(): Uint8Array })(request).finish();
     const frame = Buffer.allocUnsafe(5 + payload.length);
@@ -135,7 +145,7 @@ export class IpamClient {
           ':path': `/${IPAMDefinition.fullName}/${def.name}`,
           'content-type': 'application/grpc+proto',
           te: 'trailers',
-          'grpc-timeout': `${this.opts.timeoutMs}m`,
+          'grpc-timeout': `${timeoutMs}m`,
           'grpc-accept-encoding': 'identity',
           'user-agent': 'spiderpool-ts-ipam',
         });
@@ -144,9 +154,9 @@ export class IpamClient {
         return finish(new RpcError(GrpcCode.UNAVAILABLE, `${def.name}: ${this.opts.endpoint}: ${(e as Error).message}`));
       }
       timer = setTimeout(() => {
-        finish(new RpcError(GrpcCode.DEADLINE_EXCEEDED, `${def.name}: no answer from ${this.opts.endpoint} within ${this.opts.timeoutMs} ms`));
-        stream.close(constants.NGHTTP2_CANCEL);
-      }, this.opts.timeoutMs);
+        finish(new RpcError(GrpcCode.DEADLINE_EXCEEDED, `${def.name}: no answer from ${this.opts.endpoint} within ${timeoutMs} ms`));
+        stream.close(http2().constants.NGHTTP2_CANCEL);
+      }, timeoutMs);
 
       let headers: IncomingHttpHeaders = {};
       let trailers: IncomingHttpHeaders | undefined;
