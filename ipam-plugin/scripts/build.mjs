@@ -2,6 +2,8 @@
 //   dist/spiderpool-ts-ipam.mjs  one ESM bundle (esbuild), runnable with any Node 24: `node <file>`
 //   dist/spiderpool-ts-ipam      the installed executable: a Node single executable application
 //                                (this Node binary + the bundle as CommonJS + its V8 code cache)
+//   dist/spiderpool-ts-agent.mjs the node-local agent (src/agent-main.ts, ADR 0013): long-lived, run
+//                                with Node in the plugin image, so one ESM bundle and no SEA
 //   dist/spiderpool-ts-install.mjs the plugin installer (src/install.ts: copy, enroll, CNI config),
 //                                run with Node in the installer image (Dockerfile.plugin); not on the host
 // The SEA starts faster than `node bundle.mjs` (no module loader, no compile) and is one file to copy
@@ -35,6 +37,7 @@ if (at > 0) {
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 await build({ ...common, format: 'esm', outfile: `${dist}spiderpool-ts-ipam.mjs` });
+await build({ ...common, entryPoints: [fileURLToPath(new URL('../src/agent-main.ts', import.meta.url))], format: 'esm', outfile: `${dist}spiderpool-ts-agent.mjs` });
 await buildInstaller(dist);
 
 // Node 24's SEA runs a CommonJS main; the same source bundles to both formats (no top-level await).

@@ -1,7 +1,7 @@
 // One CNI invocation: validate env and config, ask the operator, answer in the config's CNI version.
 // Pure of process I/O (main.ts does stdin/stdout/exit), so tests drive it in-process as well.
-// node:crypto, not globalThis.crypto: tls loads the former anyway; WebCrypto would add start-up time.
-import { randomUUID } from 'node:crypto';
+// No node:crypto: through the agent (ADR 0013) this process loads neither tls nor crypto, and the
+// request id is only a correlation id for logs.
 import { readFileSync } from 'node:fs';
 import { ErrorReason, GrpcCode } from '../../operator/src/rpc/errors.js';
 import { parseNetConf, peekVersion, type NetConf } from './cni/config.js';
@@ -9,8 +9,23 @@ import { parseCommand, parseEnv, type CniEnv } from './cni/env.js';
 import { CniCode, CniError, errorJson } from './cni/errors.js';
 import { formatResult, versionResult } from './cni/result.js';
 import { isSupported, LATEST_VERSION, requireVersion, SUPPORTED_VERSIONS } from './cni/version.js';
-import { IpamClient, RpcError } from './rpc-client.js';
+import { LocalClient } from './local-client.js';
+import { IpamClient, RpcError, type IpamMethod, type RequestOf, type ResponseOf } from './rpc-client.js';
 import type { Logger } from './log.js';
+
+/** The operator's IPAM service, directly (IpamClient) or through the node-local agent (LocalClient). */
+interface IpamCaller {
+  call<K extends IpamMethod>(method: K, request: RequestOf<K>): Promise<ResponseOf<K>>;
+  close(): void;
+}
+
+/** A UUID-shaped correlation id from pid, clock and Math.random (not a secret, not crypto). */
+function requestIdOf(): string {
+  const hex = (process.pid.toString(16) + process.hrtime.bigint().toString(16) + Math.random().toString(16).slice(2) + Math.random().toString(16).slice(2))
+    .padEnd(32, '0')
+    .slice(-32);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
 
 export interface Outcome {
   /** What goes to stdout: a result, an error JSON, or '' (DEL/CHECK/GC/STATUS success). */
@@ -47,8 +62,9 @@ function readTlsFile(path: string, field: string): Buffer {
   }
 }
 
-function clientFor(conf: NetConf): IpamClient {
-  const { tls, endpoint, timeoutMs } = conf.ipam;
+function clientFor(conf: NetConf): IpamCaller {
+  const { tls, endpoint, timeoutMs, agentSocket } = conf.ipam;
+  if (agentSocket) return new LocalClient(agentSocket, timeoutMs);
   return new IpamClient({
     endpoint,
     ca: readTlsFile(tls.caFile, 'tls_ca_file'),
@@ -64,8 +80,14 @@ function sameAddresses(a: readonly string[], b: readonly string[]): boolean {
   return norm(a) === norm(b);
 }
 
-async function execute(env: CniEnv, conf: NetConf, client: IpamClient, log: Logger): Promise<string> {
-  const requestId = randomUUID();
+/** How errors name the operator: its endpoint, or the agent that reaches it. */
+function operatorLabel(conf: NetConf): string {
+  const { agentSocket, endpoint } = conf.ipam;
+  return agentSocket ? `${endpoint || '(the agent\'s)'} via agent ${agentSocket}` : endpoint;
+}
+
+async function execute(env: CniEnv, conf: NetConf, client: IpamCaller, log: Logger): Promise<string> {
+  const requestId = requestIdOf();
   const node = conf.ipam.nodeName;
   const pod = { namespace: env.pod.namespace, name: env.pod.name, uid: env.pod.uid };
   log.with({ requestId, node });
@@ -128,12 +150,14 @@ async function execute(env: CniEnv, conf: NetConf, client: IpamClient, log: Logg
       requireVersion(conf.cniVersion, '1.1.0', 'STATUS');
       try {
         const res = await client.call('status', { nodeName: node });
-        if (!res.ready) throw new CniError(CniCode.NotAvailable, `operator ${conf.ipam.endpoint} is not ready: ${res.message}`);
+        if (!res.ready) throw new CniError(CniCode.NotAvailable, `operator ${operatorLabel(conf)} is not ready: ${res.message}`);
       } catch (e) {
         if (e instanceof RpcError) {
-          const err = cniErrorOf(e, conf.ipam.endpoint);
+          const err = cniErrorOf(e, operatorLabel(conf));
           throw new CniError(CniCode.NotAvailable, err.message, err.details);
         }
+        // The agent is not running: for STATUS that is "not available" (50), not "try again" (11).
+        if (e instanceof CniError && e.code === CniCode.TryAgainLater) throw new CniError(CniCode.NotAvailable, e.message, e.details);
         throw e;
       }
       return '';
@@ -146,7 +170,7 @@ async function execute(env: CniEnv, conf: NetConf, client: IpamClient, log: Logg
 export async function run(envVars: Env, stdin: string, log: Logger): Promise<Outcome> {
   const peeked = peekVersion(stdin);
   let cniVersion = peeked !== undefined && isSupported(peeked) ? peeked : LATEST_VERSION;
-  let client: IpamClient | undefined;
+  let client: IpamCaller | undefined;
   let endpoint = '';
   try {
     if (parseCommand(envVars) === 'VERSION') {
@@ -157,7 +181,7 @@ export async function run(envVars: Env, stdin: string, log: Logger): Promise<Out
     log.configure(conf.ipam.logLevel, conf.ipam.logFile);
     const env = parseEnv(envVars);
     log.with({ command: env.command, containerId: env.containerId, ifname: env.ifname, pod: `${env.pod.namespace}/${env.pod.name}` });
-    endpoint = conf.ipam.endpoint;
+    endpoint = operatorLabel(conf);
     client = clientFor(conf);
     const stdout = await execute(env, conf, client, log);
     return { stdout, exitCode: 0 };

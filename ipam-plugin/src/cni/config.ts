@@ -9,7 +9,12 @@ import { isSupported, SUPPORTED_VERSIONS, type CniVersion } from './version.js';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface IpamConfig {
-  /** The operator's allocator service, "host:port" or "[v6]:port". */
+  /**
+   * The node-local agent's unix socket (`agent_socket`, ADR 0013): when set, the shim asks the agent,
+   * which holds the operator connection, and `endpoint`/`tls` may be empty.
+   */
+  agentSocket: string | undefined;
+  /** The operator's allocator service, "host:port" or "[v6]:port"; '' when only the agent is configured. */
   endpoint: string;
   tls: {
     caFile: string;
@@ -91,8 +96,15 @@ export function endpointHost(endpoint: string, path = 'ipam.operator_endpoint'):
 
 function parseIpam(raw: unknown): IpamConfig {
   if (!isObject(raw)) throw bad('ipam', 'missing or not an object');
-  const endpoint = reqString(raw, 'operator_endpoint', 'ipam');
-  const host = endpointHost(endpoint);
+  const agentSocket = optString(raw, 'agent_socket', 'ipam');
+  if (agentSocket !== undefined && !agentSocket.startsWith('/')) {
+    throw bad('ipam.agent_socket', `must be an absolute path to spiderpool-ts-agent's unix socket (e.g. "/run/spiderpool-ts/agent.sock"), got ${JSON.stringify(agentSocket)}`);
+  }
+  // Through the agent, the operator's address and the node's TLS files are the agent's business.
+  const direct = agentSocket === undefined;
+  const str = (key: string) => (direct ? reqString(raw, key, 'ipam') : (optString(raw, key, 'ipam') ?? ''));
+  const endpoint = str('operator_endpoint');
+  const host = endpoint ? endpointHost(endpoint) : '';
 
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   if (raw.timeout_ms !== undefined) {
@@ -112,11 +124,12 @@ function parseIpam(raw: unknown): IpamConfig {
   if (clean !== undefined && typeof clean !== 'boolean') throw bad('ipam.cleangateway', `must be true or false, got ${JSON.stringify(clean)}`);
 
   return {
+    agentSocket,
     endpoint,
     tls: {
-      caFile: reqString(raw, 'tls_ca_file', 'ipam'),
-      certFile: reqString(raw, 'tls_cert_file', 'ipam'),
-      keyFile: reqString(raw, 'tls_key_file', 'ipam'),
+      caFile: str('tls_ca_file'),
+      certFile: str('tls_cert_file'),
+      keyFile: str('tls_key_file'),
       serverName: optString(raw, 'tls_server_name', 'ipam') || host,
     },
     timeoutMs,
