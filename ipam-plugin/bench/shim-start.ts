@@ -13,7 +13,6 @@ import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-
 import { startOperatorStub } from '../test/support/operator-stub.js';
 import { makePki } from '../test/support/pki.js';
 

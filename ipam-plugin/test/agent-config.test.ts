@@ -77,3 +77,15 @@ describe('spiderpool-ts-agent flags', () => {
     expect(err(['--operator-endpoint'])).toMatch(/^--operator-endpoint: needs a value/);
   });
 });
+
+describe('spiderpool-ts-agent in the DaemonSet', () => {
+  const files = { AGENT_TLS_CA_FILE: '/c/ca.crt', AGENT_TLS_CERT_FILE: '/c/node.crt', AGENT_TLS_KEY_FILE: '/c/node.key' };
+
+  it('takes the operator endpoint from the Service variables the kubelet injects (IPv6 bracketed)', () => {
+    const svc = { OPERATOR_SERVICE_NAME: 'spiderpool-ts-operator', SPIDERPOOL_TS_OPERATOR_SERVICE_PORT_GRPC: '9443' };
+    expect(parseAgentConfig([], { ...files, ...svc, SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: '10.96.0.50' }).endpoint).toBe('10.96.0.50:9443');
+    expect(parseAgentConfig([], { ...files, ...svc, SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: 'fd00::50' }).endpoint).toBe('[fd00::50]:9443');
+    expect(parseAgentConfig(['--operator-endpoint', 'x:1'], { ...files, ...svc, SPIDERPOOL_TS_OPERATOR_SERVICE_HOST: 'fd00::50' }).endpoint).toBe('x:1');
+    expect(() => parseAgentConfig([], { ...files, OPERATOR_SERVICE_NAME: 'spiderpool-ts-operator' })).toThrow(/^--operator-endpoint .*not set, and the Service spiderpool-ts-operator: SPIDERPOOL_TS_OPERATOR_SERVICE_HOST/);
+  });
+});

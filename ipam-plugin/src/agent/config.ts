@@ -2,6 +2,7 @@
 // env). Every error names the flag, its variable, and the fix.
 import { isAbsolute } from 'node:path';
 import { endpointHost } from '../cni/config.js';
+import { serviceAddress } from '../install-steps.js';
 import type { LogLevel } from '../cni/config.js';
 
 export interface AgentConfig {
@@ -26,7 +27,11 @@ interface Flag {
 
 const FLAGS = {
   socket: { name: 'socket', env: 'AGENT_SOCKET', help: `unix socket the CNI shim connects to (default ${DEFAULT_AGENT_SOCKET})` },
-  endpoint: { name: 'operator-endpoint', env: 'AGENT_OPERATOR_ENDPOINT', help: 'the operator\'s allocator service, "host:port" or "[v6]:port" (required)' },
+  endpoint: {
+    name: 'operator-endpoint',
+    env: 'AGENT_OPERATOR_ENDPOINT',
+    help: 'the operator\'s allocator service, "host:port" or "[v6]:port" (required, unless $OPERATOR_SERVICE_NAME names the Service whose kubelet variables give it, as for the installer)',
+  },
   ca: { name: 'tls-ca-file', env: 'AGENT_TLS_CA_FILE', help: 'CA that signed the operator\'s server certificate (required)' },
   cert: { name: 'tls-cert-file', env: 'AGENT_TLS_CERT_FILE', help: 'this node\'s client certificate (required; re-read when it changes)' },
   key: { name: 'tls-key-file', env: 'AGENT_TLS_KEY_FILE', help: 'this node\'s private key (required; re-read when it changes)' },
@@ -86,7 +91,15 @@ export function parseAgentConfig(argv: readonly string[], env: Record<string, st
   // sun_path holds 107 bytes on Linux: a longer path fails at bind with an unhelpful EINVAL.
   if (Buffer.byteLength(socketPath) > 107) throw bad(FLAGS.socket, `${socketPath} is longer than the 107 bytes a unix socket path may have; choose a shorter path`);
 
-  const endpoint = required(FLAGS.endpoint);
+  // In the DaemonSet: the Service's ClusterIP:grpc port from the kubelet's variables (IPv6 bracketed), like the installer.
+  const service = env.OPERATOR_SERVICE_NAME?.trim();
+  let endpoint = get(FLAGS.endpoint);
+  if (!endpoint && service) {
+    const r = serviceAddress(env, service, 'grpc');
+    if (!r.ok) throw bad(FLAGS.endpoint, `not set, and the Service ${service}: ${r.error}`);
+    endpoint = r.value;
+  }
+  if (!endpoint) endpoint = required(FLAGS.endpoint);
   let host: string;
   try {
     host = endpointHost(endpoint, `--${FLAGS.endpoint.name}`);
