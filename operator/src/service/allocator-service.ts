@@ -80,9 +80,25 @@ export class AllocatorService {
   private notReadyWhy = 'state not rebuilt yet';
   private readonly attachments = new KeyedMutex();
   private readonly now: () => Date;
+  private atSecond = NaN;
+  private atText = '';
 
   constructor(private readonly opts: AllocatorServiceOptions) {
     this.now = opts.now ?? (() => new Date());
+  }
+
+  /**
+   * RFC 3339 time of a new record, whole seconds (what the block stores): formatted once per second,
+   * not once per allocation (a Date, toISOString and a regex replace per call on the hot path).
+   */
+  private recordedAt(): string {
+    const ms = this.now().getTime();
+    const second = Math.floor(ms / 1000);
+    if (second !== this.atSecond) {
+      this.atSecond = second;
+      this.atText = new Date(second * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    }
+    return this.atText;
   }
 
   /** Serve from this state (rebuilt from the blocks); undefined stops serving with `why`. */
@@ -374,7 +390,7 @@ export class AllocatorService {
         const slot = slotOf(c.name, pool.family, ip);
         let outcome: Outcome;
         try {
-          outcome = await this.opts.committer.submit(slot.block, pool.pool.metadata.uid, { op: 'allocate', offset: slot.offset, entry: { ...base, at: this.now().toISOString().replace(/\.\d+Z$/, 'Z') } });
+          outcome = await this.opts.committer.submit(slot.block, pool.pool.metadata.uid, { op: 'allocate', offset: slot.offset, entry: { ...base, at: this.recordedAt() } });
         } catch (e) {
           // The write's fate is unknown; the block stays the authority (a later write re-reads it), so
           // freeing the address in memory cannot hand it out twice.

@@ -71,11 +71,17 @@ const ABSENT = '-';
  * fail alone, never corrupt a block or the batch it shares a write with.
  */
 export function entryProblem(e: Omit<BlockEntry, 'seq'>): string | undefined {
-  const required = { uid: e.uid, pod: e.pod, nic: e.nic };
-  for (const [k, v] of Object.entries(required)) if (!v) return `${k} is empty`;
-  const plain = { ...required, cid: e.cid, node: e.node, at: e.at, ok: e.ok };
-  for (const [k, v] of Object.entries(plain)) if (v !== undefined && /\s/.test(v)) return `${k} ${JSON.stringify(v)} contains whitespace`;
-  return undefined;
+  // Called once per mutation on the allocation path: plain checks, no per-call objects.
+  if (!e.uid) return 'uid is empty';
+  if (!e.pod) return 'pod is empty';
+  if (!e.nic) return 'nic is empty';
+  return spaced('uid', e.uid) ?? spaced('pod', e.pod) ?? spaced('nic', e.nic) ?? spaced('cid', e.cid) ?? spaced('node', e.node) ?? spaced('at', e.at) ?? spaced('ok', e.ok);
+}
+
+const WHITESPACE = /\s/;
+
+function spaced(field: string, v: string | undefined): string | undefined {
+  return v !== undefined && WHITESPACE.test(v) ? `${field} ${JSON.stringify(v)} contains whitespace` : undefined;
 }
 
 export function encodeEntry(e: BlockEntry): string {
