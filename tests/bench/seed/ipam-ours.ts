@@ -2,15 +2,21 @@
 // process (operator/src/main.ts) + the built shim as the CNI IPAM plugin, and one SpiderIPPool per
 // family holding exactly the scenario's addresses (1000 for IPs = pods), annotated on every
 // Deployment (ipam.spidernet.io/ippool). The shim runs in the root namespace (nodesim ipam-only
-// mode) and dials the operator's gRPC port on 127.0.0.1 directly. Leaks and duplicates come from the
-// IPAMBlocks through `ipam check`'s library (operator/src/cli/check.ts).
+// mode). By default it asks its node's spiderpool-ts-agent (ADR 0013: one agent process per simulated
+// node, with that node's certificate, on a unix socket; the agent holds one mTLS connection to the
+// operator's gRPC port on 127.0.0.1); BENCH_OURS_TRANSPORT=direct makes the shim dial the operator
+// itself, once per CNI call, as before. Leaks and duplicates come from the IPAMBlocks through
+// `ipam check`'s library (operator/src/cli/check.ts).
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IPAM_GROUP, IPAM_VERSION, IPAMBLOCK_PLURAL, LABEL_BLOCK_POOL, type IPAMBlock } from '../../../operator/src/api/internal/ipamblock.js';
 import { ANNO_POD_IPPOOL } from '../../../operator/src/api/v2beta1/constants.js';
 import { analyze, readSnapshot, recordsOf } from '../../../operator/src/cli/check.js';
 import { poolLabelValue } from '../../../operator/src/service/block-layout.js';
-import { applyIpamBlockCrd, buildShimInto, freePort, operatorEnv, writePki, writeShimConflist } from '../../integration/helpers/ipam-stack.js';
+import { AgentProcess } from '../../integration/agent/agent-process.js';
+import { AGENT_BUNDLE, applyIpamBlockCrd, buildShimInto, freePort, operatorEnv, writePki, writeShimConflist } from '../../integration/helpers/ipam-stack.js';
 import { OperatorProcess } from '../../integration/helpers/operator-process.js';
 import { kubectl } from '../../support/cluster.js';
 import { type BenchIpam, type IpamContext, type PreparedIpam, v4Add } from './ipam.js';
@@ -52,7 +58,53 @@ export const ours: BenchIpam = {
     const operator = new OperatorProcess(env, join(ctx.workDir, 'operator.log'));
     ctx.say('starting the operator', { log: operator.logFile, extraEnv });
     await operator.start();
-    const conflist = writeShimConflist(join(ctx.workDir, 'shim.conflist'), { network: 'spts-bench', certDir, relayPort: grpcPort });
+    const transport = process.env.BENCH_OURS_TRANSPORT ?? 'agent';
+    if (transport !== 'agent' && transport !== 'direct') throw new Error(`BENCH_OURS_TRANSPORT=${transport}: expected "agent" (default) or "direct"`);
+    // Unix socket paths are limited to 107 bytes: the agents' sockets live in a short temp dir.
+    const socketDir = transport === 'agent' ? mkdtempSync(join(tmpdir(), 'spts-agents-')) : undefined;
+    const agents: AgentProcess[] = [];
+    if (socketDir) {
+      const logDir = join(ctx.workDir, 'agents');
+      mkdirSync(logDir, { recursive: true });
+      for (const n of ctx.nodes) {
+        agents.push(
+          new AgentProcess({
+            bundle: join(cniBin, AGENT_BUNDLE),
+            socketPath: join(socketDir, `${n.name}.sock`),
+            endpoint: `127.0.0.1:${grpcPort}`,
+            caFile: join(certDir, n.name, 'ca.crt'),
+            certFile: join(certDir, n.name, 'node.crt'),
+            keyFile: join(certDir, n.name, 'node.key'),
+            serverName: '127.0.0.1',
+            timeoutMs: 10_000,
+            logLevel: 'warn',
+            logFile: join(logDir, `${n.name}.log`),
+          }),
+        );
+      }
+    }
+    const stopAgents = async () => {
+      await Promise.all(agents.map(async (a) => (await a.stop().catch(() => undefined), a.close())));
+      if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+    };
+    if (agents.length) {
+      ctx.say('starting one spiderpool-ts-agent per node', { count: agents.length, sockets: socketDir });
+      try {
+        await Promise.all(agents.map((a) => a.start()));
+      } catch (e) {
+        await stopAgents();
+        await operator.stop().catch(() => undefined);
+        throw e;
+      }
+    } else {
+      ctx.say('the shim dials the operator directly (BENCH_OURS_TRANSPORT=direct)');
+    }
+    const conflist = writeShimConflist(join(ctx.workDir, 'shim.conflist'), {
+      network: 'spts-bench',
+      certDir,
+      relayPort: grpcPort,
+      ...(socketDir ? { agentSocket: join(socketDir, '${NODE_NAME}.sock') } : {}),
+    });
 
     const kc = new KubeConfig();
     kc.loadFromFile(ctx.kubeconfig);
@@ -80,6 +132,7 @@ export const ours: BenchIpam = {
         return { count: found.length, kinds };
       },
       teardown: async () => {
+        await stopAgents();
         await operator.stop().catch(() => undefined);
         for (const pool of names) {
           await kubectl(['delete', 'ipamblocks.ipam.spiderpool-ts.io', '-l', `${LABEL_BLOCK_POOL}=${poolLabelValue(pool)}`, '--ignore-not-found']).catch(() => undefined);

@@ -1,7 +1,17 @@
 // spiderpool-ts-agent as a child process (dist/spiderpool-ts-agent.mjs under this Node 24), for the
 // agent's integration tests and the seed benchmark's one-agent-per-simulated-node setup.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { connect } from 'node:net';
+
+/** Does something accept connections on this unix socket? */
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
 
 export interface AgentProcessOptions {
   /** The agent bundle (a copy of ipam-plugin/dist/spiderpool-ts-agent.mjs). */
@@ -30,7 +40,7 @@ export class AgentProcess {
     return this.child?.pid;
   }
 
-  /** Starts it and waits (bounded) for its "listening" line; rejects with its log when it exits first. */
+  /** Starts it and waits (bounded) until its socket accepts connections; rejects with its log when it exits first. */
   async start(timeoutMs = 15_000): Promise<void> {
     const o = this.opts;
     const args = [
@@ -57,14 +67,19 @@ export class AgentProcess {
       this.lines.push(...parts.filter((l) => l !== ''));
     });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`agent on ${o.socketPath}: no "listening" line within ${timeoutMs} ms; log:\n${this.lines.slice(from).join('\n')}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`agent on ${o.socketPath}: not accepting connections within ${timeoutMs} ms; log:\n${this.lines.slice(from).join('\n')}`)), timeoutMs);
+      let probing = false;
       const poll = setInterval(() => {
-        if (this.lines.slice(from).some((l) => l.includes('"msg":"listening"')) && existsSync(o.socketPath)) {
+        if (probing) return;
+        probing = true;
+        void accepts(o.socketPath).then((ok) => {
+          probing = false;
+          if (!ok || child.exitCode !== null) return;
           clearTimeout(timer);
           clearInterval(poll);
           child.off('exit', onExit);
           resolve();
-        }
+        });
       }, 20);
       const onExit = (code: number | null) => {
         clearTimeout(timer);

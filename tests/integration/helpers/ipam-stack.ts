@@ -29,6 +29,8 @@ import { tail } from './operator-process.js';
 import type { Probe } from './wait.js';
 
 export const SHIM = 'spiderpool-ts-ipam';
+/** The node-local agent's bundle (ADR 0013), copied beside the shim by buildShimInto. */
+export const AGENT_BUNDLE = 'spiderpool-ts-agent.mjs';
 export const NETNS_TOOL = join(repoRoot, 'tests', 'integration', 'e2e', 'netns-tool.mjs');
 
 export function freePort(): Promise<number> {
@@ -51,6 +53,7 @@ export function buildShimInto(cniBin: string, stdio: StdioOptions = ['ignore', '
   mkdirSync(cniBin, { recursive: true });
   copyFileSync(join(repoRoot, 'ipam-plugin', 'dist', SHIM), join(cniBin, SHIM));
   chmodSync(join(cniBin, SHIM), 0o755);
+  copyFileSync(join(repoRoot, 'ipam-plugin', 'dist', AGENT_BUNDLE), join(cniBin, AGENT_BUNDLE));
   for (const p of ['macvlan', 'loopback']) symlinkSync(`/usr/lib/cni/${p}`, join(cniBin, p));
 }
 
@@ -79,9 +82,20 @@ export async function writePki(certDir: string, opts: { caName: string; dnsName:
   for (const n of opts.nodes) await makeNodeCert(ca, certDir, n);
 }
 
-/** A conflist: macvlan on the node's eth0 with the shim as IPAM, dialing 127.0.0.1:<relayPort>. */
-export function writeShimConflist(file: string, opts: { network: string; certDir: string; relayPort: number }): string {
+/**
+ * A conflist: macvlan on the node's eth0 with the shim as IPAM, dialing 127.0.0.1:<relayPort> — or,
+ * with `agentSocket` (may hold ${NODE_NAME}), asking the node's spiderpool-ts-agent on that socket.
+ */
+export function writeShimConflist(file: string, opts: { network: string; certDir: string; relayPort: number; agentSocket?: string }): string {
   const { certDir } = opts;
+  const transport = opts.agentSocket
+    ? { agent_socket: opts.agentSocket }
+    : {
+        operator_endpoint: `127.0.0.1:${opts.relayPort}`,
+        tls_ca_file: join(certDir, '${NODE_NAME}', 'ca.crt'),
+        tls_cert_file: join(certDir, '${NODE_NAME}', 'node.crt'),
+        tls_key_file: join(certDir, '${NODE_NAME}', 'node.key'),
+      };
   const conf = {
     cniVersion: '1.0.0',
     name: opts.network,
@@ -92,10 +106,7 @@ export function writeShimConflist(file: string, opts: { network: string; certDir
         mode: 'bridge',
         ipam: {
           type: SHIM,
-          operator_endpoint: `127.0.0.1:${opts.relayPort}`,
-          tls_ca_file: join(certDir, '${NODE_NAME}', 'ca.crt'),
-          tls_cert_file: join(certDir, '${NODE_NAME}', 'node.crt'),
-          tls_key_file: join(certDir, '${NODE_NAME}', 'node.key'),
+          ...transport,
           timeout_ms: 10_000,
           log_file_path: '${NODE_STATE_DIR}/spiderpool-ts-ipam.log',
           log_level: 'info',
