@@ -3,7 +3,9 @@
 // state. A third exec per round: the same shim doing its ADD through spiderpool-ts-agent (ADR 0013),
 // an agent process started here against the same server. Prints one JSON line (medians of wall time;
 // CPU per exec = user+sys of the reaped child, mean, from this process's cutime/cstime):
-//   {"shimColdMs","nodeEmptyMs","ratio","shimAgentMs","agentRatio","shimCpuMs","shimAgentCpuMs","nodeEmptyCpuMs","agentCpuPerCallMs"}
+//   {"shimColdMs","nodeEmptyMs","ratio","shimAgentMs","agentRatio","shimCpuMs","shimAgentCpuMs","nodeEmptyCpuMs","agentCpuPerCallMs",
+//    "serverCpuPerShimMs","serverCpuPerAgentShimMs"}  (the last two: this process's CPU per exec above a `node -e 0` exec's,
+//   i.e. what the in-process gRPC server spends on one shim's connection and call)
 // progress on stderr.
 //
 //   npm run bench:shim                          # the built executable, dist/spiderpool-ts-ipam
@@ -69,11 +71,19 @@ function processCpuMs(pid: number): number {
 interface Timed {
   ms: number;
   cpuMs: number;
+  /** This process's CPU during the exec: spawning and reaping it, plus the in-process server's work. */
+  parentCpuMs: number;
 }
+
+const selfCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 function timeOnce(file: string, args: string[], env: NodeJS.ProcessEnv, input: string): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const cpu0 = childrenCpuMs();
+    const self0 = selfCpuMs();
     const start = process.hrtime.bigint();
     const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
     let out = '';
@@ -83,7 +93,7 @@ function timeOnce(file: string, args: string[], env: NodeJS.ProcessEnv, input: s
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       // A shim that fails fast would look great: every run must succeed.
       if (code !== 0) reject(new Error(`${file} exited ${code}: ${out}`));
-      else resolve({ ms, cpuMs: childrenCpuMs() - cpu0 });
+      else resolve({ ms, cpuMs: childrenCpuMs() - cpu0, parentCpuMs: selfCpuMs() - self0 });
     });
     child.stdin.end(input);
   });
@@ -128,6 +138,7 @@ const nodeMs: number[] = [];
 const shimMs: number[] = [];
 const agentMs: number[] = [];
 const cpu = { node: 0, shim: 0, agent: 0 };
+const parentCpu = { node: 0, shim: 0, agent: 0 };
 const warmup = 3;
 let agentCpu0 = 0;
 try {
@@ -141,9 +152,12 @@ try {
       shimMs.push(s.ms);
       cpu.node += n.cpuMs;
       cpu.shim += s.cpuMs;
+      parentCpu.node += n.parentCpuMs;
+      parentCpu.shim += s.parentCpuMs;
       if (a) {
         agentMs.push(a.ms);
         cpu.agent += a.cpuMs;
+        parentCpu.agent += a.parentCpuMs;
       }
     }
     process.stderr.write(`run ${i + 1}/${runs + warmup}${i < warmup ? ' (warm-up)' : ''}: node -e 0 ${n.ms.toFixed(1)} ms, shim ADD ${s.ms.toFixed(1)} ms${a ? `, shim ADD via agent ${a.ms.toFixed(1)} ms` : ''}\n`);
@@ -168,6 +182,9 @@ try {
       out.shimAgentCpuMs = round(cpu.agent / runs);
       if (agentCpuMs !== undefined) out.agentCpuPerCallMs = round(agentCpuMs / runs);
     }
+    // Server-side CPU per exec (TLS handshake + call in the in-process server), above an empty exec's spawn cost.
+    out.serverCpuPerShimMs = round((parentCpu.shim - parentCpu.node) / runs);
+    if (agentMs.length === runs) out.serverCpuPerAgentShimMs = round((parentCpu.agent - parentCpu.node) / runs);
     console.log(JSON.stringify(out));
   }
 }
