@@ -54,7 +54,7 @@ function retryable(err: RpcError): boolean {
 }
 
 export class Upstream implements Forwarder {
-  private client: IpamClient | undefined;
+  private client: Forwarder | undefined;
   private filesKey = '';
 
   constructor(
@@ -90,7 +90,7 @@ export class Upstream implements Forwarder {
       key: this.readFile(keyFile, '--tls-key-file'),
       serverName: this.opts.serverName,
       timeoutMs: this.opts.timeoutMs,
-    }) as IpamClient;
+    });
     this.client = client;
     this.filesKey = key;
     return client;
