@@ -33,6 +33,7 @@ export default {
         '<rootDir>/operator/test/**/*.test.ts',
         '<rootDir>/ipam-plugin/test/**/*.test.ts',
         '<rootDir>/tests/nodesim/test/**/*.test.ts',
+        '<rootDir>/tests/bench/test/**/*.test.ts',
       ],
     },
     {

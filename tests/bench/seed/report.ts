@@ -43,7 +43,37 @@ export function markdown(title: string, runs: IpamRun[], baseline: string | unde
     }
     if (r.error) lines.push(`| ${r.ipam} | (run) | failed | | | | | | | | ${r.error.split('\n')[0]} |`);
   }
+  lines.push(...cpuTable(runs));
   return lines.join('\n') + '\n';
+}
+
+const CPU_COLUMNS = ['plugin execs', 'kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler', 'simulator', 'harness', 'other'];
+
+/** CPU seconds per phase and component (tests/bench/seed/cpu-accounting.ts); the IPAM's daemons summed, named in the last column. */
+function cpuTable(runs: IpamRun[]): string[] {
+  if (!runs.some((r) => r.phases.some((p) => p.cpuSeconds))) return [];
+  const lines = [
+    '',
+    'CPU seconds per phase, from /proc (the plugin execs are the simulator\'s reaped children; "other" is every other process on the machine):',
+    '',
+    `| IPAM | phase | ${CPU_COLUMNS.slice(0, 1).join(' | ')} | per exec (ms) | IPAM daemons | ${CPU_COLUMNS.slice(1).join(' | ')} | daemons |`,
+    `|---|---|${Array.from({ length: CPU_COLUMNS.length + 2 }, () => '---:').join('|')}|---|`,
+  ];
+  for (const r of runs) {
+    for (const p of r.phases) {
+      const c = p.cpuSeconds;
+      if (!c) continue;
+      const daemons = Object.entries(c).filter(([k]) => k.startsWith('ipam daemon: '));
+      const daemonSum = Math.round(daemons.reduce((n, [, v]) => n + v, 0) * 10) / 10;
+      // Plugin execs of the phase: ADDs counted by the simulator, plus DELs where the phase has them.
+      const sim = p.extra.simulator as { cniAddMs?: { count?: number }; cniDelMs?: { count?: number } } | undefined;
+      const execs = (sim?.cniAddMs?.count ?? 0) + (sim?.cniDelMs?.count ?? 0);
+      const perExec = execs > 0 && c['plugin execs'] !== undefined ? ((c['plugin execs'] * 1000) / execs).toFixed(1) : 'n/a';
+      const named = daemons.map(([k, v]) => `${k.slice('ipam daemon: '.length)} ${v}`).join(', ');
+      lines.push(`| ${r.ipam} | ${p.phase} | ${val(c['plugin execs'])} | ${perExec} | ${daemonSum} | ${CPU_COLUMNS.slice(1).map((k) => val(c[k])).join(' | ')} | ${named} |`);
+    }
+  }
+  return lines;
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];

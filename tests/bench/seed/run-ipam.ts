@@ -9,11 +9,12 @@
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { percentile } from '../../nodesim/metrics.js';
 import { NodesimProcess, repoRoot } from '../../integration/helpers/nodesim-process.js';
 import { waitFor } from '../../integration/helpers/wait.js';
 import type { BenchIpam, BenchNode, IpamContext, PreparedIpam } from './ipam.js';
+import { controlPlanePids, cpuByComponent, snapshotCpu } from './cpu-accounting.js';
 import { nodePodCapacity, type Scenario, totalPods } from './scenario.js';
 import { PodTracker } from './tracker.js';
 
@@ -36,6 +37,8 @@ export interface PhaseResult {
   podsWithoutIP: number;
   settleSeconds: number | null;
   checkerFindings?: { count: number; kinds: Record<string, number> };
+  /** CPU seconds per component from the phase's start to its condition (cpu-accounting.ts). */
+  cpuSeconds?: Record<string, number>;
   extra: Record<string, unknown>;
 }
 
@@ -87,6 +90,7 @@ export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> 
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const coord = kc.makeApiClient(CoordinationV1Api);
+  const controlPlane = controlPlanePids(dirname(o.kubeconfig));
   const ctx: IpamContext = { scenario: s, workDir, stateDir, kubeconfig: o.kubeconfig, namespace, run: id, nodes, say };
 
   let prepared: PreparedIpam | undefined;
@@ -126,6 +130,8 @@ export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> 
       const progress = setInterval(() => say(`${name}: ${count(t0)}/${TOTAL}`, { elapsedSec: Math.round((Date.now() - t0) / 1000), livePods: t.live().length }), 5000);
       const r: PhaseResult = { phase: name, ok: false, seconds: null, runningOverTime: series, podStartupMs: null, cniAddMs: null, failures: null, retries: null, duplicateIPs: 0, leakedIPs: null, podsWithoutIP: 0, settleSeconds: null, extra: {} };
       say(`${name}: start`);
+      const cpu0 = snapshotCpu();
+      const simPid0 = sim?.pid();
       try {
         if (aborted) throw new Error('aborted (signal)');
         await act();
@@ -139,6 +145,7 @@ export async function runIpam(ipam: BenchIpam, o: RunOptions): Promise<IpamRun> 
         r.error = (e as Error).message;
       }
       const tDone = Date.now();
+      r.cpuSeconds = cpuByComponent(cpu0, snapshotCpu(), { self: process.pid, simulators: [simPid0, sim?.pid()].filter((p): p is number => p !== undefined), controlPlane });
       sample();
       clearInterval(sampler);
       clearInterval(progress);
