@@ -48,7 +48,8 @@ export function snapshotCpu(): CpuSnapshot {
 
 /** A short name: the script a runtime runs (node x.ts → x.ts's dir/file), else the binary. */
 function processName(cmd: string[]): string {
-  const script = cmd.slice(1).find((a) => /\.(m?[jt]s|cjs)$/.test(a) && !a.startsWith('-'));
+  // Not a module preloaded with --import/--require/-r: the script comes after those.
+  const script = cmd.slice(1).find((a, i) => /\.(m?[jt]s|cjs)$/.test(a) && !a.startsWith('-') && !['--import', '--require', '-r'].includes(cmd[i] ?? ''));
   if (script) return script.split('/').slice(-3).join('/');
   return basename(cmd[0] ?? '?');
 }

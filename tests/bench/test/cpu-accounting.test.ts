@@ -44,6 +44,12 @@ test('a simulator restarted during the phase (power cycle) counts from its start
   expect(cpuByComponent(before, after, roles)).toEqual({ 'plugin execs': 25, simulator: 3 });
 });
 
+test('names a process by the script it runs, not by a module preloaded with --import', () => {
+  const now = snapshotCpu();
+  // jest runs as `node [flags] …/jest.js …`: named after jest's script.
+  expect(now.get(process.pid)?.name).toMatch(/jest/);
+});
+
 test('reads this process from /proc', () => {
   const now = snapshotCpu();
   expect(now.get(process.pid)?.self).toBeGreaterThan(0);
